@@ -1,0 +1,197 @@
+"""Campaign configuration (one TOML file per round) and runtime settings (from the environment)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+CAMPAIGN_DIR = Path(__file__).parent / "campaigns"
+
+
+class ConfigError(Exception):
+    """Bad usage or configuration: the CLI exits 2 with this message."""
+
+
+class DemoCity(BaseModel):
+    city: str
+    province: str
+    kind: str  # 直辖市 / 计划单列市 / 副省级城市 / 地级市
+    batch_year: str | None = None
+    designation: str | None = None
+    confidence: str | None = None
+    source: str | None = None
+
+    @property
+    def files_itself(self) -> bool:
+        """直辖市 and 计划单列市 file their extra recommendations themselves (四（二）)."""
+        return self.kind in ("直辖市", "计划单列市")
+
+
+class Thresholds(BaseModel):
+    mau_min: int = 100_000_000
+    area_min_sqm: float = 300
+    summary_min_chars: int = 50
+    summary_max_chars: int = 1000
+    file_size_limit_mb: float = 50
+    doc_timeout_s: float = 60
+    near_same_name_ratio: float = 0.85
+
+
+class Quotas(BaseModel):
+    center_per_unit: int = 5
+    center_extra_per_demo_city: int = 2
+
+
+class Recommenders(BaseModel):
+    department_suffixes: list[str]
+    provinces: list[str]
+    municipalities: list[str]
+    plan_cities: dict[str, str]
+    corps: list[str]
+    corps_region: str
+    central_enterprises: list[str]
+    central_enterprise_aliases: dict[str, str] = Field(default_factory=dict)
+
+
+class Campaign(BaseModel):
+    id: str
+    name: str
+    notice_number: str
+    notice_date: dt.date
+    campaign_year: int
+    deadline: dt.date
+    timezone: str = "Asia/Shanghai"
+    check_upload_time: bool = False
+    thresholds: Thresholds
+    quotas: Quotas
+    recommenders: Recommenders
+    demo_cities: list[DemoCity]
+    demo_cities_source: str
+    config_path: str
+
+    def demo_city(self, name: str | None) -> DemoCity | None:
+        if not name:
+            return None
+        from validators.text import city_key  # local import: validators depend on config, not back
+
+        k = city_key(name)
+        for c in self.demo_cities:
+            if city_key(c.city) == k:
+                return c
+        return None
+
+
+def _load_cities(path: Path) -> list[DemoCity]:
+    seen: dict[str, DemoCity] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            city = (row.get("city") or "").strip()
+            if not city:
+                continue
+            # one city may appear in several batches (昆明市 2020 and 2021): keep the first row
+            seen.setdefault(
+                city,
+                DemoCity(
+                    city=city,
+                    province=(row.get("province") or "").strip(),
+                    kind=(row.get("kind") or "").strip(),
+                    batch_year=row.get("batch_year"),
+                    designation=row.get("designation"),
+                    confidence=row.get("confidence"),
+                    source=row.get("source"),
+                ),
+            )
+    return list(seen.values())
+
+
+def load_campaign_file(path: str | Path) -> Campaign:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"campaign configuration not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        cities_path = path.parent / data["reference"]["demo_cities"]
+        c = data["campaign"]
+        return Campaign(
+            id=str(c["id"]),
+            name=c["name"],
+            notice_number=c["notice_number"],
+            notice_date=c["notice_date"],
+            campaign_year=c["campaign_year"],
+            deadline=c["deadline"],
+            timezone=c.get("timezone", "Asia/Shanghai"),
+            check_upload_time=c.get("check_upload_time", False),
+            thresholds=Thresholds(**data.get("thresholds", {})),
+            quotas=Quotas(**data.get("quotas", {})),
+            recommenders=Recommenders(**data["recommenders"]),
+            demo_cities=_load_cities(cities_path),
+            demo_cities_source=str(cities_path.name),
+            config_path=str(path),
+        )
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bad file is a configuration error, not a crash
+        raise ConfigError(f"bad campaign configuration {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def load_campaign(campaign_id: str = "2023") -> Campaign:
+    """The campaign file: ``$FORMINTAKE_CAMPAIGN_FILE`` if set, else the packaged ``<id>.toml``."""
+    override = os.environ.get("FORMINTAKE_CAMPAIGN_FILE")
+    if override:
+        camp = load_campaign_file(override)
+        if camp.id != str(campaign_id):
+            raise ConfigError(f"FORMINTAKE_CAMPAIGN_FILE is campaign {camp.id}, not {campaign_id}")
+        return camp
+    path = CAMPAIGN_DIR / f"{campaign_id}.toml"
+    if not path.is_file():
+        raise ConfigError(f"no campaign configuration for '{campaign_id}' (looked for {path.name})")
+    return load_campaign_file(path)
+
+
+class S3Settings(BaseModel):
+    endpoint: str | None
+    access_key: str | None = Field(default=None, repr=False)
+    secret_key: str | None = Field(default=None, repr=False)
+    secure: bool = False
+    uploads_bucket: str = "uploads"
+    results_bucket: str = "results"
+    results_prefix: str = ""  # results may live under a prefix of a bucket (e.g. the uploads bucket)
+
+
+def _load_dotenv() -> None:
+    """A ``.env`` file in the working directory may supply settings; the environment wins."""
+    p = Path(".env")
+    if not p.is_file():
+        return
+    for line in p.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        os.environ.setdefault(k.strip(), v.strip().strip('"').strip("'"))
+
+
+def s3_settings() -> S3Settings:
+    _load_dotenv()
+    env = os.environ
+    return S3Settings(
+        endpoint=env.get("FORMINTAKE_S3_ENDPOINT") or None,
+        access_key=env.get("FORMINTAKE_S3_ACCESS_KEY") or None,
+        secret_key=env.get("FORMINTAKE_S3_SECRET_KEY") or None,
+        secure=env.get("FORMINTAKE_S3_SECURE", "false").lower() in ("1", "true", "yes"),
+        uploads_bucket=env.get("FORMINTAKE_UPLOADS_BUCKET", "uploads"),
+        results_bucket=env.get("FORMINTAKE_RESULTS_BUCKET", "results"),
+        results_prefix=env.get("FORMINTAKE_RESULTS_PREFIX", "").strip("/"),
+    )
+
+
+def default_campaign_id() -> str:
+    _load_dotenv()
+    return os.environ.get("FORMINTAKE_CAMPAIGN", "2023")

@@ -1,0 +1,184 @@
+"""The common model every part of formintake speaks.
+
+extractors/ turn one file format into an :class:`ExtractedForm`; validators/ read it and yield
+:class:`Finding`s; the pipeline wraps both into a :class:`Record`. Nothing here imports a file-format
+library or the S3 SDK.
+
+Normalised value types (``FieldValue.value``), by the field's type in forms.md:
+
+* text            -> ``str`` (spaces collapsed, full-width ASCII folded to half-width)
+* integer / year  -> ``int`` (persons are persons: ``1.2亿`` -> ``120000000``)
+* decimal         -> ``float`` (money in 万元, area in square metres)
+* date            -> ``str`` ISO ``YYYY-MM-DD``
+* enum            -> ``str`` (the Chinese option text of forms.md, e.g. ``"民营企业"``;
+                     ``direction`` is ``"platform"`` / ``"experience_center"``)
+* set             -> ``list[str]`` of option texts, in the order forms.md lists them
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["error", "warning", "info"]
+Direction = Literal["platform", "experience_center"]
+Status = Literal["accepted", "needs_review", "rejected", "unreadable", "superseded"]
+FieldState = Literal["ok", "missing", "placeholder", "invalid"]
+Change = Literal["new", "persisting", "resolved"]
+
+DIRECTION_ZH = {"platform": "用户过亿信息消费大平台", "experience_center": "信息消费体验中心"}
+STATUS_ZH = {
+    "accepted": "通过",
+    "needs_review": "待人工复核",
+    "rejected": "不予受理",
+    "unreadable": "文件无法读取",
+    "superseded": "已被更正版本替代",
+}
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+class Evidence(BaseModel):
+    """Where a value was found, precise enough for a reviewer to open the file at that place."""
+
+    method: Literal[
+        "docx-table", "docx-paragraph", "docx-content-control", "pdf-table", "pdf-text", "ocr", "file"
+    ]
+    # docx
+    table: int | None = None  # 0-based index of the table in the body
+    row: int | None = None  # 0-based row index in that table
+    col: int | None = None  # 0-based grid column of the value cell
+    paragraph: int | None = None  # 0-based index of the body paragraph
+    # pdf
+    page: int | None = None  # 1-based page number
+    bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in PDF points
+    label: str | None = None  # the label text as written in the file
+
+    def describe_zh(self) -> str:
+        """A short Chinese location a reviewer can follow, e.g. ``表2 第3行 第2列``."""
+        if self.method == "file":
+            return "整个文件"
+        parts: list[str] = []
+        if self.page is not None:
+            parts.append(f"第{self.page}页")
+        if self.table is not None:
+            parts.append(f"表{self.table + 1}")
+        if self.row is not None:
+            parts.append(f"第{self.row + 1}行")
+        if self.col is not None:
+            parts.append(f"第{self.col + 1}列")
+        if self.paragraph is not None:
+            parts.append(f"第{self.paragraph + 1}段")
+        if self.bbox is not None and self.table is None:
+            x0, top, _, _ = self.bbox
+            parts.append(f"坐标({x0:.0f},{top:.0f})")
+        if self.label:
+            parts.append(f"“{self.label}”处")
+        return " ".join(parts) or self.method
+
+
+class FieldValue(BaseModel):
+    key: str
+    value: Any = None  # normalised, see module docstring; None unless state == "ok"
+    raw: str | None = None  # the text as written in the file
+    state: FieldState = "ok"
+    error: str | None = None  # why the raw text could not be read as its type (state == "invalid")
+    evidence: Evidence | None = None
+
+
+class Waiver(BaseModel):
+    code: str
+    application_id: str
+    field: str = ""
+    by: str
+    at: str  # ISO timestamp
+    reason: str
+
+
+class Finding(BaseModel):
+    code: str
+    severity: Severity
+    field: str = ""
+    value: Any = None  # what was found
+    expected: str | None = None  # what was expected (Chinese)
+    message: str  # Chinese, for reviewers
+    message_en: str | None = None
+    hint: str | None = None  # what to correct (Chinese)
+    clause: str | None = None  # clause of the notice
+    evidence: Evidence | None = None
+    waiver: Waiver | None = None  # set when a reviewer waived this finding
+    change: Change | None = None  # relative to the previous run
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
+
+    def identity(self) -> tuple[str, str]:
+        """What makes two findings 'the same' across runs of one application."""
+        return (self.code, self.field)
+
+
+class ExtractedForm(BaseModel):
+    """One file, read. Produced by an extractor; validators never see the file itself."""
+
+    source: str  # file name or object key
+    file_type: Literal["docx", "pdf", "unknown"] = "unknown"
+    direction: Direction | None = None
+    title: str | None = None
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    # FILE_* / FORM_* findings raised while reading the file
+    intake_findings: list[Finding] = Field(default_factory=list)
+    # narrative sections seen (e.g. "三、项目主要内容"), for FORM_UNRECOGNIZED and reviewers
+    sections: list[str] = Field(default_factory=list)
+    pages: int | None = None
+    extract_ms: float | None = None
+
+    def value(self, key: str) -> Any:
+        fv = self.fields.get(key)
+        return fv.value if fv is not None and fv.state == "ok" else None
+
+    def evidence(self, key: str) -> Evidence | None:
+        fv = self.fields.get(key)
+        return fv.evidence if fv is not None else None
+
+    @property
+    def readable(self) -> bool:
+        return not any(f.severity == "error" for f in self.intake_findings)
+
+
+class SourceInfo(BaseModel):
+    bucket: str | None = None
+    key: str  # object key, or a path relative to the checked folder
+    version_id: str | None = None
+    etag: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    uploaded_at: str | None = None  # ISO timestamp (UTC)
+    recommender_path: str | None = None  # the <recommender> segment of the key
+
+
+class Record(BaseModel):
+    application_id: str
+    campaign: str
+    direction: Direction | None = None
+    status: Status
+    recommender_path: str | None = None  # what the upload was filed under
+    recommender_unit: str | None = None  # canonical unit, from validators.recommenders
+    fields: dict[str, Any] = Field(default_factory=dict)
+    field_states: dict[str, FieldState] = Field(default_factory=dict)
+    raw: dict[str, str | None] = Field(default_factory=dict)
+    evidence: dict[str, Evidence | None] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)
+    resolved_findings: list[Finding] = Field(default_factory=list)  # fixed since the previous run
+    source: SourceInfo
+    supersedes: list[SourceInfo] = Field(default_factory=list)  # earlier uploads this one replaces
+    superseded_by: SourceInfo | None = None
+    file_type: str | None = None
+    pipeline_version: str
+    processed_at: str  # ISO timestamp of the extraction
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error" and not f.waived]
+
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning" and not f.waived]

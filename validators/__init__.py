@@ -1,0 +1,4 @@
+"""Validators: a catalogue of small rule functions keyed by their finding code (see registry)."""
+
+from validators.registry import RULES, Rule, RuleContext, make_finding, rule, run_application_rules  # noqa: F401
+from validators import intake  # noqa: F401,E402  (registers the intake codes)

@@ -1,0 +1,104 @@
+"""The rule catalogue: small functions that yield findings, registered under their code.
+
+A per-application rule reads one :class:`ExtractedForm`; a batch rule reads every latest record of a
+campaign. Rules never raise for bad data and never import a file-format library.
+
+    @rule("USCC_INVALID", "error", clause="三", title="统一社会信用代码无效")
+    def check_uscc(form, ctx):
+        ...
+        yield ctx.finding("USCC_INVALID", field="uscc", value=..., expected=..., message=...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from formintake.config import Campaign
+from formintake.models import Evidence, ExtractedForm, Finding, Record, Severity
+
+Scope = Literal["intake", "application", "batch"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    scope: Scope
+    clause: str | None
+    title: str  # Chinese title for reports
+    func: Callable[..., Iterable[Any]] | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register_code(code: str, severity: Severity, scope: Scope, title: str, clause: str | None = None) -> Rule:
+    """Register a code that has no function of its own (intake codes raised by extractors)."""
+    r = Rule(code, severity, scope, clause, title)
+    RULES[code] = r
+    return r
+
+
+def rule(code: str, severity: Severity, *, title: str, clause: str | None = None, scope: Scope = "application"):
+    def deco(func):
+        if code in RULES and RULES[code].func is not None:
+            raise ValueError(f"rule {code} registered twice")
+        RULES[code] = Rule(code, severity, scope, clause, title, func)
+        return func
+
+    return deco
+
+
+@dataclass
+class RuleContext:
+    """What a rule may know besides the form: the campaign and where the upload was filed."""
+
+    campaign: Campaign
+    recommender_path: str | None = None  # the <recommender> segment of the object key
+    uploaded_at: str | None = None
+
+    def finding(
+        self,
+        code: str,
+        *,
+        field: str = "",
+        value: Any = None,
+        expected: str | None = None,
+        message: str,
+        hint: str | None = None,
+        evidence: Evidence | None = None,
+        message_en: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        r = RULES[code]
+        return Finding(
+            code=code,
+            severity=severity or r.severity,
+            field=field,
+            value=value,
+            expected=expected,
+            message=message,
+            message_en=message_en,
+            hint=hint,
+            clause=r.clause,
+            evidence=evidence,
+        )
+
+
+def make_finding(code: str, **kw: Any) -> Finding:
+    """A finding outside any rule function (extractors' intake findings)."""
+    r = RULES[code]
+    kw.setdefault("severity", r.severity)
+    kw.setdefault("clause", r.clause)
+    return Finding(code=code, **kw)
+
+
+def run_application_rules(form: ExtractedForm, ctx: RuleContext) -> list[Finding]:
+    """Every per-application rule over one readable form, in catalogue order."""
+    out: list[Finding] = []
+    for r in RULES.values():
+        if r.scope == "application" and r.func is not None:
+            out.extend(r.func(form, ctx))
+    return out
