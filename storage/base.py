@@ -1,0 +1,37 @@
+"""The one narrow storage interface the pipeline speaks. S3 (minio SDK) and a local folder implement it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    key: str
+    version_id: str | None  # None where the store has no versioning (a local folder)
+    etag: str | None
+    size: int
+    last_modified: str  # ISO 8601, UTC
+    is_latest: bool = True
+
+
+class ObjectStore(Protocol):
+    """A bucket (or a prefix of one). Keys are relative to it and may hold Chinese and spaces."""
+
+    def list_versions(self, prefix: str = "") -> list[ObjectVersion]:
+        """Every version of every object under prefix, oldest first per key. Delete markers excluded."""
+
+    def get(self, key: str, version_id: str | None = None) -> bytes:
+        """The object's bytes (a given version, else the latest). Raises KeyError when absent."""
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write (or overwrite) an object."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Keys of the latest objects under prefix."""
+
+    def url(self, key: str) -> str:
+        """Where a person can open the object: a presigned URL for S3, a file path locally."""
