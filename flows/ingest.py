@@ -1,0 +1,148 @@
+"""The Prefect flow: list a campaign's uploads, extract and check what is new, run the batch rules,
+write records and reports, publish ``latest/``. It only orchestrates; the work is in formintake.pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.concurrency.sync import concurrency
+
+from formintake import pipeline
+from formintake.config import load_campaign, s3_settings
+from formintake.reports.masking import mask_pii
+from storage.base import ObjectVersion
+from storage.s3 import S3Store, make_client
+
+BATCH_SIZE = 8  # documents per task run: a local Prefect server records ~30-40 task runs a second
+STORAGE_RETRIES = dict(retries=3, retry_delay_seconds=[2, 5, 15])
+
+# set by the CLI to draw a progress bar; (done, total, key)
+progress_hook: Callable[[int, int, str], None] | None = None
+
+
+def _stores():
+    settings = s3_settings()
+    client = make_client(settings)
+    uploads = S3Store(client, settings.uploads_bucket)
+    results = S3Store(client, settings.results_bucket, settings.results_prefix)
+    return settings, uploads, results
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    campaign = flow_run.parameters.get("campaign", "?")
+    full = " full" if flow_run.parameters.get("full") else ""
+    return f"formintake {campaign}{full} {dt.datetime.now(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}"
+
+
+@task(name="list uploads", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
+    """List every object version of the campaign and decide what must be extracted."""
+    _, uploads, results = _stores()
+    camp = load_campaign(campaign_id)
+    plan = pipeline.plan_run(uploads, results, camp, uploads_prefix=f"{campaign_id}/", full=full)
+    log = get_run_logger()
+    log.info("%d object versions under %s/: %d to extract (%s), %d unchanged since an earlier run (reused)",
+             len(plan.versions), campaign_id, len(plan.new), "full re-run" if full else "new or changed", len(plan.known))
+    return plan
+
+
+@task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
+                  total: int) -> list[dict]:
+    """Extract and run the per-application rules on a batch of object versions."""
+    settings, uploads, results = _stores()
+    camp = load_campaign(campaign_id)
+    log = get_run_logger()
+    previous = pipeline._previous_docs(results, camp, versions) if full else {}
+    out = []
+    for i, v in enumerate(versions, 1):
+        doc = pipeline.process_version(uploads, results, v, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
+                                       previous=previous.get(pipeline.version_id_of(v)), bucket=settings.uploads_bucket)
+        rec = doc["record"]
+        codes = sorted({f["code"] for f in rec["findings"]})
+        log.info("processed %s (version %s): %s, %d ms%s", mask_pii(v.key), v.version_id, rec["status"],
+                 doc["extract_ms"], f", findings {', '.join(codes)}" if codes else "")
+        out.append(doc)
+        if progress_hook:
+            progress_hook(done_before + i, total, v.key)
+    return out
+
+
+@task(name="batch rules, records and reports", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+def finish(plan: pipeline.Plan, docs: dict[str, dict], run_id: str, processed: int, started: float) -> pipeline.RunResult:
+    """Link corrections, run the batch rules, write records and reports, then switch latest/."""
+    settings, uploads, results = _stores()
+    camp = load_campaign(plan.campaign)
+    return pipeline.finish_run(uploads, results, camp, plan, docs, run_id=run_id, processed=processed,
+                               started=started, bucket=settings.uploads_bucket)
+
+
+def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
+    settings, _, results = _stores()
+    key = f"formintake-{campaign_id}".lower()
+    create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",  # type: ignore[attr-defined]
+                             description=f"formintake {campaign_id} run {result.run_id}")
+    rows = []
+    for r in result.records:
+        for f in r.findings:
+            rows.append({
+                "推荐单位": r.recommender_unit or r.recommender_path or "",
+                "申报单位": mask_pii(str(r.fields.get("applicant_name") or "")),
+                "文件": mask_pii(r.source.key),
+                "规则": f.code,
+                "严重程度": f.severity,
+                "字段": f.field,
+                "填写值": mask_pii("" if f.value is None else str(f.value)),
+                "说明": mask_pii(f.message),
+                "变化": f.change or "",
+                "豁免": "是" if f.waiver else "",
+            })
+    create_table_artifact(table=rows or [{"说明": "没有发现问题"}], key=f"{key}-findings",
+                          description=f"Findings of run {result.run_id} (personal data masked)")
+    url = results.url(result.report_keys["exceptions.html"])
+    create_link_artifact(link=url, link_text=f"异常报告 exceptions.html ({result.run_id})", key=f"{key}-report",
+                         description="Presigned link to the reviewers' report in S3 (valid 7 days)")
+
+
+@flow(name="formintake-ingest", flow_run_name=_run_name, log_prints=False)
+def ingest(campaign: str = "2023", full: bool = False) -> dict:
+    """Ingest a campaign's uploads: extract what is new, check everything, publish reports."""
+    started = time.perf_counter()
+    log = get_run_logger()
+    load_campaign(campaign)  # fail fast on a bad configuration
+    limit = f"formintake-{campaign}"
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(limit, 1)
+    # two runs of one campaign never overlap: the second waits for the first
+    with concurrency(limit, occupy=1, strict=True):
+        run_id = pipeline.new_run_id()
+        log.info("run %s of campaign %s (%s)", run_id, campaign, "full" if full else "incremental")
+        plan = plan_uploads(campaign, full)
+        docs = dict(plan.known)
+        total = len(plan.new)
+        for start in range(0, total, BATCH_SIZE):
+            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total):
+                docs[doc["vid"]] = doc
+        result = finish(plan, docs, run_id, total, started)
+        _publish_artifacts(result, campaign)
+    summary = {
+        "run_id": result.run_id,
+        "processed": result.processed,
+        "reused": result.reused,
+        "counts": result.counts,
+        "new_findings": result.new_findings,
+        "resolved_findings": result.resolved_findings,
+        "reports": result.report_keys,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    log.info("run %s complete: %s; reports under reports/%s/%s/ and latest/", result.run_id, result.counts, campaign, result.run_id)
+    return summary

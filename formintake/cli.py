@@ -1,0 +1,263 @@
+"""`formintake` — the command line (outputs.md: extract, check, run, demo; plus samples and waive).
+
+Exit status: 0 when the run completed (findings are not failures); 2 for bad usage or configuration,
+with a one-line reason; 1 when the pipeline itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from formintake import __version__
+from formintake.config import ConfigError, default_campaign_id, load_campaign, s3_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one-line reason, exit 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress(console, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.description}", style="dim"), console=console, transient=False)
+
+
+# --------------------------------------------------------------------------- extract
+
+
+def cmd_extract(args) -> int:
+    from formintake import pipeline
+    from formintake.models import SourceInfo
+
+    campaign = load_campaign(args.campaign)
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from exc
+        form, findings = pipeline.extract_and_check(data, path.name, campaign)
+        record = pipeline.build_record(form, findings, SourceInfo(key=str(path), size=len(data)), campaign)
+        out = {
+            "source": str(path),
+            "direction": record.direction,
+            "status": record.status,
+            "fields": record.fields,
+            "evidence": {k: (e.model_dump(mode="json", exclude_none=True) if e else None) for k, e in record.evidence.items()},
+            "findings": [f.model_dump(mode="json", exclude_none=True) for f in record.findings],
+            "extract_ms": form.extract_ms,
+        }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- check (local folder)
+
+
+def _print_result(console, result, where: str) -> None:
+    from rich.table import Table
+
+    from formintake.models import STATUS_ZH
+
+    t = Table(title=f"运行 {result.run_id}：{result.processed} 个文件新处理，{result.reused} 个沿用上次结果")
+    t.add_column("状态")
+    t.add_column("数量", justify="right")
+    for status in ("accepted", "needs_review", "rejected", "unreadable", "superseded"):
+        t.add_row(f"{STATUS_ZH[status]} ({status})", str(result.counts.get(status, 0)))
+    console.print(t)
+    if result.baseline_run_id:
+        console.print(f"与上次运行 {result.baseline_run_id} 相比：新增问题 {result.new_findings} 条，已解决 {result.resolved_findings} 条")
+    console.print(f"报告 / reports: {where}")
+
+
+def cmd_check(args) -> int:
+    from formintake import pipeline
+    from storage.local import LocalStore
+
+    src = Path(args.dir)
+    if not src.is_dir():
+        raise UsageError(f"not a folder: {args.dir}")
+    out = Path(args.out) if args.out else Path("formintake-out")
+    campaign = load_campaign(args.campaign)
+    console = _console()
+    uploads, results = LocalStore(src), LocalStore(out)
+    with _progress(console, "提取与检查") as prog:
+        task = prog.add_task("", total=None)
+
+        def tick(done, total, key):
+            prog.update(task, completed=done, total=total, description=key)
+
+        result = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="", full=args.full, progress=tick)
+    _print_result(console, result, str(out / "reports" / campaign.id / "latest" / "exceptions.html"))
+    print(out.resolve())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- run (Prefect + S3)
+
+
+def _require_s3():
+    s = s3_settings()
+    missing = [n for n, v in (("FORMINTAKE_S3_ENDPOINT", s.endpoint), ("FORMINTAKE_S3_ACCESS_KEY", s.access_key),
+                              ("FORMINTAKE_S3_SECRET_KEY", s.secret_key)) if not v]
+    if missing:
+        raise ConfigError(f"set {', '.join(missing)} (see README, 'Configuration')")
+    return s
+
+
+def _run_flow(campaign: str, full: bool, console) -> dict:
+    from prefect import tags
+
+    from flows import ingest as ingest_mod
+
+    with _progress(console, "提取与检查") as prog:
+        task = prog.add_task("", total=None)
+
+        def tick(done, total, key):
+            prog.update(task, completed=done, total=total, description=key)
+
+        ingest_mod.progress_hook = tick
+        try:
+            with tags("formintake", f"campaign-{campaign}"):
+                return ingest_mod.ingest(campaign=campaign, full=full)
+        finally:
+            ingest_mod.progress_hook = None
+
+
+def cmd_run(args) -> int:
+    _require_s3()
+    load_campaign(args.campaign)
+    console = _console()
+    summary = _run_flow(args.campaign, args.full, console)
+    console.print(summary)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def cmd_demo(args) -> int:
+    from formintake.demo import run_demo
+
+    return run_demo(out_dir=Path(args.out), console=_console())
+
+
+# --------------------------------------------------------------------------- samples, waive
+
+
+def cmd_samples(args) -> int:
+    from formintake.samples import main_samples
+
+    main_samples(args.outdir, kind="defects" if args.defects else "demo")
+    print(Path(args.outdir).resolve())
+    return EXIT_OK
+
+
+def cmd_waive(args) -> int:
+    from formintake.waivers import add_waiver_to_store
+
+    campaign = load_campaign(args.campaign)
+    if args.out:
+        from storage.local import LocalStore
+
+        results = LocalStore(Path(args.out))
+    else:
+        from storage.s3 import S3Store, make_client
+
+        s = _require_s3()
+        results = S3Store(make_client(s), s.results_bucket, s.results_prefix)
+    w = add_waiver_to_store(results, campaign.id, args.application_id, args.code, by=args.by, reason=args.reason,
+                            field=args.field or "")
+    print(json.dumps(w.model_dump(mode="json"), ensure_ascii=False))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="formintake", description="2023年新型信息消费示范项目 申报书 intake pipeline")
+    p.add_argument("--version", action="version", version=f"formintake {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    camp = default_campaign_id()
+
+    e = sub.add_parser("extract", help="read files, run the per-application rules, print JSON Lines")
+    e.add_argument("files", nargs="+", metavar="FILE")
+    e.add_argument("--campaign", default=camp)
+    e.set_defaults(func=cmd_extract)
+
+    c = sub.add_parser("check", help="the whole pipeline over a local folder DIR/<recommender>/<file>")
+    c.add_argument("dir", metavar="DIR")
+    c.add_argument("--campaign", default=camp)
+    c.add_argument("--out", metavar="OUTDIR", help="where records and reports go (default ./formintake-out)")
+    c.add_argument("--full", action="store_true", help="re-extract everything")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="the Prefect flow against object storage (env FORMINTAKE_S3_*)")
+    r.add_argument("--campaign", default=camp)
+    r.add_argument("--full", action="store_true", help="reprocess every upload, not only new or changed ones")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="local S3 server, sample forms uploaded, one flow run, reports printed")
+    d.add_argument("--out", default="demo-output", help="where to copy the reports (default ./demo-output)")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("samples", help="write generated sample forms (the demo batch, or one per defect)")
+    s.add_argument("outdir", metavar="OUTDIR")
+    s.add_argument("--defects", action="store_true", help="one form per rule that can be triggered")
+    s.set_defaults(func=cmd_samples)
+
+    w = sub.add_parser("waive", help="record a reviewer's waiver of a finding (survives re-runs)")
+    w.add_argument("application_id")
+    w.add_argument("code")
+    w.add_argument("--by", required=True, help="reviewer's name")
+    w.add_argument("--reason", required=True)
+    w.add_argument("--field", default="")
+    w.add_argument("--campaign", default=camp)
+    w.add_argument("--out", help="a local results folder (from `check --out`) instead of S3")
+    w.set_defaults(func=cmd_waive)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from formintake.logging_setup import setup_logging
+
+    setup_logging()
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "func", None):
+            raise UsageError("formintake: choose a command (extract, check, run, demo, samples, waive); see --help")
+        return args.func(args)
+    except (UsageError, ConfigError) as exc:
+        print(f"formintake: {exc}" if not str(exc).startswith("formintake") else str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    except Exception as exc:  # the pipeline itself failed
+        logging.getLogger("formintake").exception("pipeline failed")
+        print(f"formintake: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

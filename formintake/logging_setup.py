@@ -1,0 +1,34 @@
+"""Logging: personal data (phones, e-mails, ID numbers) is masked in every formintake log line."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+class MaskPII(logging.Filter):
+    """Masks phone numbers, e-mails and ID numbers in the formatted message of a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from formintake.reports.masking import mask_pii
+
+        try:
+            msg = record.getMessage()
+        except Exception:
+            return True
+        masked = mask_pii(msg)
+        if masked != msg:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def install_mask_filter(logger: logging.Logger) -> None:
+    if not any(isinstance(f, MaskPII) for f in logger.filters):
+        logger.addFilter(MaskPII())
+
+
+def setup_logging() -> None:
+    level = os.environ.get("FORMINTAKE_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("formintake", "prefect.flow_runs", "prefect.task_runs"):
+        install_mask_filter(logging.getLogger(name))
