@@ -126,7 +126,8 @@ class Plan:
 
 def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool) -> Plan:
     layout = Layout(campaign.id)
-    versions = sorted(uploads.list_versions(uploads_prefix), key=lambda v: (v.last_modified, v.key, v.version_id or ""))
+    # stable sort: versions of one key keep the store's oldest-first order when their times tie
+    versions = sorted(uploads.list_versions(uploads_prefix), key=lambda v: (v.last_modified, v.key))
     stored = {PurePosixPath(k).stem: k for k in results.list_keys(layout.versions_prefix)}
     new: list[ObjectVersion] = []
     known: dict[str, dict] = {}
@@ -252,7 +253,7 @@ def _near_same(a: str, b: str, ratio: float) -> bool:
 
 
 def link_versions(docs: list[dict], campaign: Campaign) -> list[Chain]:
-    """Group version docs into applications.
+    """Group version docs (given oldest first, as the plan lists them) into applications.
 
     A later version of the same key continues its chain. A new key under the same recommender with the
     same USCC, direction and (near-)same project name continues that chain only if it was taken in by a
@@ -260,7 +261,6 @@ def link_versions(docs: list[dict], campaign: Campaign) -> list[Chain]:
     keys first seen in the same run are two filings of one project (DUPLICATE_APPLICATION).
     """
     ratio = campaign.thresholds.near_same_name_ratio
-    docs = sorted(docs, key=lambda d: (d["record"]["source"]["uploaded_at"] or "", d["record"]["source"]["key"], d["vid"]))
     chains: list[Chain] = []
     by_key: dict[str, Chain] = {}
     for d in docs:
@@ -318,7 +318,8 @@ def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, p
     from validators.batch import quota_usage, run_batch_rules
 
     layout = Layout(campaign.id)
-    chains = link_versions(list(docs.values()), campaign)
+    ordered = [docs[vid] for vid in (version_id_of(v) for v in plan.versions) if vid in docs]
+    chains = link_versions(ordered, campaign)
 
     current: list[Record] = []
     superseded: list[Record] = []

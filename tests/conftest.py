@@ -1,0 +1,25 @@
+"""Shared fixtures: a real S3 server (SeaweedFS on loopback) and one real Prefect API per session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest_plugins = ["tests.conftest_s3"]
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect API for the session (prefect_test_harness: a temporary local server + database)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture()
+def campaign():
+    from formintake.config import load_campaign
+
+    return load_campaign("2023")
