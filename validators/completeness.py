@@ -1,0 +1,314 @@
+"""Completeness and format (clause 三): FIELD_MISSING, FIELD_PLACEHOLDER, FIELD_INVALID_FORMAT.
+
+Who reports what, so a reviewer never sees one problem twice:
+
+* the extractor's field state decides the code: ``missing`` / absent / empty -> FIELD_MISSING,
+  ``placeholder`` -> FIELD_PLACEHOLDER, ``invalid`` -> FIELD_INVALID_FORMAT (one finding per field);
+* the 统一社会信用代码 is USCC_INVALID's (validators/uscc.py), also when the extractor could not read it;
+* ``commitment_signatory`` / ``commitment_date`` missing or left as a placeholder are COMMITMENT_MISSING's,
+  and an empty ``service_scopes`` of a platform form is PLATFORM_NO_SERVICE_SCOPE's: those codes carry
+  the clause, so FIELD_MISSING / FIELD_PLACEHOLDER skip them;
+* a placeholder left in an optional field is the same as leaving it empty, which is allowed: it is
+  recorded as FIELD_PLACEHOLDER with severity ``info``;
+* ``direction`` is the intake's (FORM_DIRECTION_AMBIGUOUS) unless nothing said anything about it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from formintake.fields import BY_KEY, FieldSpec, fields_for, required_for
+from formintake.models import ExtractedForm, FieldValue, Finding
+from validators.registry import RuleContext, rule
+from validators.text import fold
+
+CLAUSE = "三"
+
+# required fields whose absence another, more specific code reports (see the module docstring)
+OWNED_BY = {
+    "commitment_signatory": "COMMITMENT_MISSING",
+    "commitment_date": "COMMITMENT_MISSING",
+}
+OWNED_BY_DIRECTION = {"platform": {"service_scopes": "PLATFORM_NO_SERVICE_SCOPE"}}
+FORMAT_OWNED_ELSEWHERE = {"uscc"}  # USCC_INVALID
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:(?:-|转|分机|EXT\.?|X)\d{1,6})?$")
+POSTCODE_RE = re.compile(r"^\d{6}$")
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
+# ---- helpers shared by the application rules ------------------------------------------------------
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, set, dict)):
+        return len(value) == 0
+    return False
+
+
+def filled(form: ExtractedForm, key: str) -> Any:
+    """The normalised value when the field was read (state ok) and is not empty, else None."""
+    v = form.value(key)
+    return None if is_blank(v) else v
+
+
+def is_absent(fv: FieldValue | None) -> bool:
+    """Absent, marked missing, or read as empty."""
+    return fv is None or fv.state == "missing" or (fv.state == "ok" and is_blank(fv.value))
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def date_zh(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def zh(key: str) -> str:
+    spec = BY_KEY.get(key)
+    return spec.zh if spec else key
+
+
+def owned_elsewhere(key: str, direction: str | None) -> str | None:
+    return OWNED_BY.get(key) or OWNED_BY_DIRECTION.get(direction or "", {}).get(key)
+
+
+# ---- format checks on values that were read --------------------------------------------------------
+
+
+def _phone_ok(text: str) -> bool:
+    t = fold(text).upper().replace("—", "-").replace("–", "-")
+    parts = [p for p in re.split(r"[/、,;，；]|或", t) if p]
+    if not parts:
+        return False
+    for p in parts:
+        p = re.sub(r"^(?:\+86|0086|86-)", "", p)
+        p = re.sub(r"^\((0\d{2,3})\)-?", r"\1-", p)
+        if MOBILE_RE.match(p.replace("-", "")):
+            continue
+        if LANDLINE_RE.match(p):
+            continue
+        return False
+    return True
+
+
+def _format_problem(spec: FieldSpec, fv: FieldValue) -> tuple[str, str] | None:
+    """(what is wrong, what was expected) for a value read as ``ok`` that is not of its type."""
+    v = fv.value
+    t = spec.type
+    if t == "email":
+        if not isinstance(v, str) or not EMAIL_RE.match(fold(v)):
+            return "不是有效的电子邮箱地址", "电子邮箱，如 name@example.com"
+    elif t == "phone":
+        if not isinstance(v, (str, int)) or not _phone_ok(str(v)):
+            return "不是有效的手机号码或固定电话", "手机号码（11位，1[3-9]开头）或固定电话（区号-号码，可带分机），如 010-68208201"
+    elif t == "postcode":
+        if isinstance(v, int) and not isinstance(v, bool):
+            s = fv.raw if fv.raw else str(v).zfill(6)  # an int lost its leading 0 (010010 呼和浩特)
+        else:
+            s = v if isinstance(v, str) else ""
+        if not POSTCODE_RE.match(fold(s)):
+            return "不是6位数字的邮政编码", "6位数字邮政编码，如 100846"
+    elif t == "year":
+        n = as_number(v)
+        if n is None or n != int(n) or not YEAR_MIN <= n <= YEAR_MAX:
+            return "不是有效的年份", "4位年份，如 2022"
+    elif t == "date":
+        d = as_date(v)
+        if d is None or not YEAR_MIN <= d.year <= YEAR_MAX:
+            return "不是有效的日期", "日期，如 2023年8月30日"
+    elif t == "integer":
+        n = as_number(v)
+        low = 1 if spec.key == "recommend_rank" else 0
+        if n is None or n != int(n) or n < low:
+            return "不是有效的整数", f"不小于{low}的整数"
+    elif t == "decimal":
+        n = as_number(v)
+        if n is None or n < 0:
+            return "不是有效的数值", "不小于0的数值" + (f"（单位：{spec.unit}）" if spec.unit else "")
+    return None
+
+
+# ---- rules -----------------------------------------------------------------------------------------
+
+
+def _direction_known(form: ExtractedForm) -> bool:
+    return bool(
+        form.direction
+        or filled(form, "direction")
+        or any(f.code == "FORM_DIRECTION_AMBIGUOUS" for f in form.intake_findings)
+    )
+
+
+@rule("FIELD_MISSING", "error", title="必填项缺失", clause=CLAUSE)
+def check_required(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """One finding per required field (R, and R* of the form's direction) that is absent or empty."""
+    for spec in required_for(form.direction):
+        if spec.key == "direction" and _direction_known(form):
+            continue
+        if owned_elsewhere(spec.key, form.direction):
+            continue
+        fv = form.fields.get(spec.key)
+        if not is_absent(fv):
+            continue
+        yield ctx.finding(
+            "FIELD_MISSING",
+            field=spec.key,
+            value=None,
+            expected=f"必填项“{spec.zh}”应填写",
+            message=f"必填项“{spec.zh}”未填写。",
+            hint=f"请在申报书中填写“{spec.labels[0]}”。",
+            evidence=form.evidence(spec.key),
+        )
+
+
+@rule("FIELD_PLACEHOLDER", "error", title="保留了模板提示文字", clause=CLAUSE)
+def check_placeholders(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """A template hint instead of a value: an error in a required field, info in an optional one."""
+    required = {s.key for s in required_for(form.direction)}
+    for spec in fields_for(form.direction):
+        fv = form.fields.get(spec.key)
+        if fv is None or fv.state != "placeholder" or owned_elsewhere(spec.key, form.direction):
+            continue
+        is_required = spec.key in required
+        yield ctx.finding(
+            "FIELD_PLACEHOLDER",
+            severity=None if is_required else "info",
+            field=spec.key,
+            value=fv.raw,
+            expected=f"“{spec.zh}”的实际内容" + ("（必填）" if is_required else "（选填，可留空）"),
+            message=(
+                f"“{spec.zh}”处保留了模板提示文字“{fv.raw or ''}”，未填写实际内容。"
+                + ("" if is_required else "该项为选填，视同未填写，仅作记录。")
+            ),
+            hint=(
+                f"请删除提示文字并填写“{spec.labels[0]}”。"
+                if is_required
+                else "如无此项内容，建议删除提示文字留空。"
+            ),
+            evidence=fv.evidence,
+        )
+
+
+@rule("FIELD_INVALID_FORMAT", "error", title="填写内容格式不正确", clause=CLAUSE)
+def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Values the extractor could not read (state ``invalid``), values of the wrong type (e-mail,
+    phone, postcode, year, date, numbers), and a 项目简介 outside the configured length (a warning:
+    the length comes from the template, not from the notice, so a reviewer decides)."""
+    for spec in fields_for(form.direction):
+        if spec.key in FORMAT_OWNED_ELSEWHERE:
+            continue
+        fv = form.fields.get(spec.key)
+        if fv is None:
+            continue
+        if fv.state == "invalid":
+            why = f"（{fv.error}）" if fv.error else ""
+            yield ctx.finding(
+                "FIELD_INVALID_FORMAT",
+                field=spec.key,
+                value=fv.raw,
+                expected=_expected_for(spec),
+                message=f"“{spec.zh}”的内容“{fv.raw or ''}”无法识别为{_type_zh(spec)}{why}。",
+                hint=f"请按规定格式重新填写“{spec.labels[0]}”。",
+                evidence=fv.evidence,
+            )
+            continue
+        if fv.state != "ok" or is_blank(fv.value):
+            continue
+        problem = _format_problem(spec, fv)
+        if problem:
+            what, expected = problem
+            yield ctx.finding(
+                "FIELD_INVALID_FORMAT",
+                field=spec.key,
+                value=fv.value,
+                expected=expected,
+                message=f"“{spec.zh}”的内容“{fv.raw if fv.raw is not None else fv.value}”{what}。",
+                hint=f"请按规定格式重新填写“{spec.labels[0]}”。",
+                evidence=fv.evidence,
+            )
+    yield from _check_summary_length(form, ctx)
+
+
+def _check_summary_length(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    text = filled(form, "summary")
+    if not isinstance(text, str):
+        return
+    th = ctx.campaign.thresholds
+    n = len(fold(text))
+    if th.summary_min_chars <= n <= th.summary_max_chars:
+        return
+    short = n < th.summary_min_chars
+    yield ctx.finding(
+        "FIELD_INVALID_FORMAT",
+        severity="warning",
+        field="summary",
+        value=f"{n}字",
+        expected=f"{th.summary_min_chars}–{th.summary_max_chars}字",
+        message=(
+            f"项目简介共{n}字，{'少于' if short else '超过'}申报书要求的"
+            f"{th.summary_min_chars if short else th.summary_max_chars}字（模板要求，请评审人员判断）。"
+        ),
+        hint=f"请将项目简介{'补充' if short else '精简'}至{th.summary_min_chars}–{th.summary_max_chars}字。",
+        evidence=form.evidence("summary"),
+    )
+
+
+_TYPE_ZH = {
+    "integer": "整数",
+    "decimal": "数值",
+    "date": "日期",
+    "year": "年份",
+    "email": "电子邮箱",
+    "phone": "电话号码",
+    "postcode": "邮政编码",
+    "set": "勾选项",
+    "enum": "勾选项",
+    "text": "文字",
+    "uscc": "统一社会信用代码",
+}
+
+
+def _type_zh(spec: FieldSpec) -> str:
+    return _TYPE_ZH.get(spec.type, spec.type)
+
+
+def _expected_for(spec: FieldSpec) -> str:
+    if spec.options:
+        return "从以下选项中勾选：" + "、".join(spec.options)
+    unit = f"（单位：{spec.unit}）" if spec.unit else ""
+    return {
+        "integer": "整数" + unit,
+        "decimal": "数值" + unit,
+        "date": "日期，如 2023年8月30日",
+        "year": "4位年份，如 2022",
+        "email": "电子邮箱，如 name@example.com",
+        "phone": "手机号码或固定电话，如 010-68208201",
+        "postcode": "6位数字邮政编码",
+    }.get(spec.type, _type_zh(spec))

@@ -1,0 +1,196 @@
+"""Consistency inside one application: names, region, numbers, dates, direction, commitment block.
+
+Every rule compares only values that were read; a missing or unreadable value is reported by the
+completeness rules, never here (COMMITMENT_MISSING excepted: it owns the commitment block's signatory
+and date, and FIELD_MISSING / FIELD_PLACEHOLDER leave those two fields to it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from formintake.fields import BY_KEY, FIELDS
+from formintake.models import DIRECTION_ZH, ExtractedForm, Finding
+from validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
+from validators.eligibility import address_province, non_mainland_place
+from validators.registry import RuleContext, rule
+from validators.text import name_key
+from validators.uscc import uscc_province, valid_uscc_of
+
+NAME_KEYS = ("applicant_name", "applicant_name_cover", "applicant_name_commitment")
+
+
+def _name_norm(name: str) -> str:
+    """name_key, also dropping a 盖章 / 公章 left after the name (``XX有限公司（盖章）``)."""
+    return re.sub(r"(盖章|公章|签章)$", "", name_key(name))
+
+
+@rule("APPLICANT_NAME_MISMATCH", "error", title="申报单位名称前后不一致")
+def check_applicant_names(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """The names written in 基本情况, on the cover and in the commitment block (where present) must be
+    the same after normalising spaces, brackets and full-width forms. One finding per name that differs
+    from the first one present (applicant_name, else the cover's)."""
+    names = [(k, v) for k in NAME_KEYS if isinstance(v := filled(form, k), str)]
+    if len(names) < 2:
+        return
+    ref_key, ref = names[0]
+    for key, name in names[1:]:
+        if _name_norm(name) == _name_norm(ref):
+            continue
+        yield ctx.finding(
+            "APPLICANT_NAME_MISMATCH",
+            field=key,
+            value=name,
+            expected=f"与{zh(ref_key)}“{ref}”一致",
+            message=f"{zh(key)}“{name}”与{zh(ref_key)}“{ref}”不一致。",
+            hint="申报单位名称须与营业执照及公章一致，请统一封面、基本情况表和承诺书中的单位名称。",
+            evidence=form.evidence(key),
+        )
+
+
+@rule("USCC_REGION_MISMATCH", "warning", title="统一社会信用代码登记地与注册地址省份不一致")
+def check_uscc_region(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Province of the USCC's registration authority (positions 3–8) vs the registered address's.
+    Skipped when the code is invalid, national (10…), the address's province cannot be told, or the
+    address is outside mainland China (APPLICANT_NOT_PRC_REGISTERED)."""
+    code = valid_uscc_of(form)
+    addr = filled(form, "registered_address")
+    if not code or not isinstance(addr, str) or non_mainland_place(addr):
+        return
+    code_prov, addr_prov = uscc_province(code), address_province(addr)
+    if not code_prov or not addr_prov or code_prov == addr_prov:
+        return
+    yield ctx.finding(
+        "USCC_REGION_MISMATCH",
+        field="uscc",
+        value=code,
+        expected=f"登记管理机关行政区划码属于{addr_prov}（与注册地址一致）",
+        message=(
+            f"统一社会信用代码第3–8位“{code[2:8]}”对应{code_prov}，注册地址“{addr}”位于{addr_prov}，两者不一致。"
+            "（企业迁址后代码不变也会如此，请评审人员核实。）"
+        ),
+        hint="请核对统一社会信用代码和注册地址是否与营业执照一致。",
+        evidence=form.evidence("uscc"),
+    )
+
+
+# (part, whole, directions the pair applies to)
+NUMBER_PAIRS = (
+    ("rnd_staff", "employees", None),
+    ("invested_wan", "total_investment_wan", None),
+    ("mau_prev_avg", "registered_users", "platform"),
+)
+
+
+def _num_zh(key: str, n: float) -> str:
+    unit = BY_KEY[key].unit or ""
+    return f"{n:,.0f}{unit}" if n == int(n) else f"{n:,.2f}{unit}"
+
+
+def _short_zh(key: str) -> str:
+    """``其中研发人员（人）`` -> ``研发人员``: the name without 其中 and its unit, for sentences."""
+    return re.sub(r"（[^（）]*）$", "", zh(key)).removeprefix("其中")
+
+
+@rule("NUMBER_INCONSISTENT", "error", title="数据前后矛盾（部分大于整体）")
+def check_numbers(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """A part exceeds its whole; one finding per pair, on the part's field."""
+    for part, whole, direction in NUMBER_PAIRS:
+        if direction and form.direction != direction:
+            continue
+        p, w = as_number(filled(form, part)), as_number(filled(form, whole))
+        if p is None or w is None or p <= w:
+            continue
+        pz, wz = _short_zh(part), _short_zh(whole)
+        yield ctx.finding(
+            "NUMBER_INCONSISTENT",
+            field=part,
+            value=filled(form, part),
+            expected=f"不大于{wz}（{_num_zh(whole, w)}）",
+            message=f"{pz}（{_num_zh(part, p)}）大于{wz}（{_num_zh(whole, w)}）。",
+            hint=f"请核对{pz}和{wz}的数值及单位。",
+            evidence=form.evidence(part),
+        )
+
+
+@rule("DATE_INCONSISTENT", "error", title="日期不合理")
+def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """apply/commitment/recommender dates before the notice date (campaign config); founded_on,
+    start_date and (experience centers) opened_on after apply_date. One finding per date."""
+    notice = ctx.campaign.notice_date
+    for key in ("apply_date", "commitment_date", "recommender_date"):
+        d = as_date(filled(form, key))
+        if d is not None and d < notice:
+            yield ctx.finding(
+                "DATE_INCONSISTENT",
+                field=key,
+                value=d.isoformat(),
+                expected=f"不早于通知印发日期{date_zh(notice)}",
+                message=f"{zh(key)}为{date_zh(d)}，早于通知（{ctx.campaign.notice_number}）印发日期{date_zh(notice)}。",
+                hint=f"请核对并填写实际的{zh(key)}。",
+                evidence=form.evidence(key),
+            )
+    applied = as_date(filled(form, "apply_date"))
+    if applied is None:
+        return
+    later = ["founded_on", "start_date"] + (["opened_on"] if form.direction == "experience_center" else [])
+    for key in later:
+        d = as_date(filled(form, key))
+        if d is not None and d > applied:
+            yield ctx.finding(
+                "DATE_INCONSISTENT",
+                field=key,
+                value=d.isoformat(),
+                expected=f"不晚于申报日期{date_zh(applied)}",
+                message=f"{zh(key)}为{date_zh(d)}，晚于申报日期{date_zh(applied)}。",
+                hint=f"请核对{zh(key)}和申报日期。",
+                evidence=form.evidence(key),
+            )
+
+
+@rule("DIRECTION_FIELDS_MISMATCH", "warning", title="填写了另一方向的内容")
+def check_other_direction(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Values in the other direction's section (placeholders don't count). One finding listing them."""
+    other = {"platform": "experience_center", "experience_center": "platform"}.get(form.direction or "")
+    if not other:
+        return
+    keys = [f.key for f in FIELDS if f.section == other and filled(form, f.key) is not None]
+    if not keys:
+        return
+    yield ctx.finding(
+        "DIRECTION_FIELDS_MISMATCH",
+        field="",
+        value={k: filled(form, k) for k in keys},
+        expected=f"只填写{DIRECTION_ZH[form.direction]}方向的内容",
+        message=(
+            f"申报方向为“{DIRECTION_ZH[form.direction]}”，但填写了“{DIRECTION_ZH[other]}”方向的内容："
+            + "、".join(zh(k) for k in keys) + "。"
+        ),
+        hint="请确认申报方向；如方向无误，请删除另一方向的内容，或改用对应方向的申报书模板。",
+        evidence=form.evidence(keys[0]),
+    )
+
+
+@rule("COMMITMENT_MISSING", "error", title="申报单位承诺缺少签字或日期")
+def check_commitment(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """No signatory or no date under 申报单位承诺 (absent, empty, or a placeholder). One finding per
+    part; FIELD_MISSING / FIELD_PLACEHOLDER do not report these two fields. An unreadable date is
+    FIELD_INVALID_FORMAT's."""
+    parts = (
+        ("commitment_signatory", "法定代表人签字", "请法定代表人在承诺书“法定代表人（签字）”处签字。"),
+        ("commitment_date", "承诺日期", "请在承诺书落款处填写日期。"),
+    )
+    for key, what, hint in parts:
+        fv = form.fields.get(key)
+        if not (is_absent(fv) or fv.state == "placeholder"):
+            continue
+        yield ctx.finding(
+            "COMMITMENT_MISSING",
+            field=key,
+            value=fv.raw if fv is not None and fv.state == "placeholder" else None,
+            expected=f"申报单位承诺须有{what}",
+            message=f"申报单位承诺缺少{what}" + ("（仅保留了模板提示文字）。" if fv is not None and fv.state == "placeholder" else "。"),
+            hint=hint,
+            evidence=form.evidence(key),
+        )

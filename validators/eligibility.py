@@ -1,0 +1,299 @@
+"""Eligibility (三（一）, 二（一）, 二（二）): who may apply, and each direction's thresholds.
+
+Thresholds and the campaign year come from the campaign configuration (``ctx.campaign``). A rule only
+checks values that are there: a missing value is FIELD_MISSING's, an unreadable one
+FIELD_INVALID_FORMAT's (or USCC_INVALID's). Direction-specific rules run only for their direction.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from formintake.fields import CENTER_FUNCTIONS, SERVICE_SCOPES
+from formintake.models import ExtractedForm, Finding
+from validators.completeness import YEAR_MAX, YEAR_MIN, as_number, filled, is_absent
+from validators.registry import RuleContext, rule
+from validators.text import fold, name_key, province_of
+from validators.uscc import CATEGORIES, NON_LEGAL_PERSON_CATEGORIES, is_prc_region, valid_uscc_of
+
+# 三（一） 具备独立法人资格: a branch is not a legal person. Matched at the end of the name (after the
+# last marker nothing that makes it a company of its own, e.g. 北京分中心科技有限公司 is a company).
+BRANCH_MARKERS = ("分公司", "分行", "分厂", "办事处", "营业部", "分中心", "分院")
+ENTITY_SUFFIXES = ("有限公司", "有限责任公司", "股份公司", "集团", "合作社", "研究院", "事务所", "协会", "基金会")
+
+# 三（一） 在中华人民共和国境内注册: places outside mainland China an address may start with
+NON_MAINLAND_ZH = (
+    "香港", "澳门", "澳門", "台湾", "臺灣", "台北", "高雄",
+    "美国", "英国", "日本", "韩国", "朝鲜", "新加坡", "马来西亚", "泰国", "越南", "印度尼西亚", "印度",
+    "菲律宾", "德国", "法国", "意大利", "西班牙", "荷兰", "比利时", "卢森堡", "瑞士", "瑞典", "挪威",
+    "丹麦", "芬兰", "爱尔兰", "奥地利", "俄罗斯", "加拿大", "澳大利亚", "新西兰", "巴西", "墨西哥",
+    "以色列", "阿联酋", "阿拉伯联合酋长国", "沙特阿拉伯", "开曼", "英属维尔京群岛", "维尔京群岛", "百慕大",
+)
+NON_MAINLAND_EN = re.compile(
+    r"\b(hong\s*kong|hk\s*sar|macau|macao|taiwan|taipei|singapore|cayman|british\s+virgin|bvi|bermuda|"
+    r"usa|u\.s\.a|united\s+states|united\s+kingdom|japan|korea|germany|france|canada|australia|"
+    r"netherlands|switzerland|luxembourg|ireland|delaware|california)\b",
+    re.IGNORECASE,
+)
+_PRC_PREFIX = re.compile(r"^(?:中华人民共和国|中国)")
+
+
+def _strip_prc(text: str | None) -> str:
+    """Folded address without a leading 中国 / 中华人民共和国 and brackets around what follows."""
+    t = _PRC_PREFIX.sub("", fold(text))
+    return re.sub(r"^\(([^)]*)\)", r"\1", t)
+
+
+def non_mainland_place(address: str | None) -> str | None:
+    """The place outside mainland China an address names (香港, 美国, Singapore…), else None.
+
+    Only the start of a Chinese address counts (青岛市市南区香港中路 is in 山东); a Latin-script address
+    is searched for the names of foreign places.
+    """
+    t = _strip_prc(address)
+    if not t:
+        return None
+    for p in NON_MAINLAND_ZH:
+        if t.startswith(p):
+            return p
+    if not re.search(r"[\u4e00-\u9fff]", t):
+        m = NON_MAINLAND_EN.search(unicodedata.normalize("NFKC", address or ""))
+        if m:
+            return m.group(0)
+    return None
+
+
+def address_province(address: str | None) -> str | None:
+    """Province-level region an address starts with, tolerating a leading 中国 / 中国（上海）…"""
+    return province_of(_strip_prc(address)) or province_of(address)
+
+
+def branch_marker(name: str | None) -> str | None:
+    """The branch word (分公司, 分行, …) that makes a name a branch, else None."""
+    k = name_key(name)
+    k = re.sub(r"(盖章|公章)$", "", k)
+    best: tuple[int, str] | None = None
+    for m in BRANCH_MARKERS:
+        i = k.rfind(m)
+        if i >= 0 and (best is None or i > best[0]):
+            best = (i, m)
+    if best is None:
+        return None
+    tail = k[best[0] + len(best[1]):]
+    if any(s in tail for s in ENTITY_SUFFIXES):
+        return None
+    return best[1]
+
+
+# ---- 三（一） ---------------------------------------------------------------------------------------
+
+
+@rule("APPLICANT_NOT_LEGAL_PERSON", "error", title="申报单位不具备独立法人资格", clause="三（一） 具备独立法人资格")
+def check_legal_person(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """The USCC type code of a non-legal person (uscc.CATEGORIES, e.g. 92 个体工商户), or a branch name."""
+    code = valid_uscc_of(form)
+    if code and code[:2] in NON_LEGAL_PERSON_CATEGORIES:
+        kind = CATEGORIES[code[:2]][0]
+        yield ctx.finding(
+            "APPLICANT_NOT_LEGAL_PERSON",
+            field="uscc",
+            value=code,
+            expected="具备独立法人资格的单位（如统一社会信用代码以91开头的企业法人）",
+            message=f"统一社会信用代码第1–2位为“{code[:2]}”（{kind}），该类主体不具备独立法人资格。",
+            hint="申报主体须为具备独立法人资格的单位，请由具备法人资格的单位申报，或核对统一社会信用代码。",
+            evidence=form.evidence("uscc"),
+        )
+    for key in ("applicant_name", "applicant_name_cover", "applicant_name_commitment"):
+        name = filled(form, key)
+        marker = branch_marker(name) if isinstance(name, str) else None
+        if marker:
+            yield ctx.finding(
+                "APPLICANT_NOT_LEGAL_PERSON",
+                field=key,
+                value=name,
+                expected="具备独立法人资格的单位，而非分支机构",
+                message=f"申报单位“{name}”名称含“{marker}”，属于分支机构，不具备独立法人资格。",
+                hint="请由具备独立法人资格的总公司（法人单位）作为申报主体申报。",
+                evidence=form.evidence(key),
+            )
+            break  # one branch finding per application; APPLICANT_NAME_MISMATCH covers disagreeing names
+
+
+@rule("APPLICANT_NOT_PRC_REGISTERED", "error", title="申报单位不在中华人民共和国境内注册", clause="三（一） 在中华人民共和国境内注册")
+def check_prc_registered(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Registered address outside mainland China (港澳台, abroad), or a USCC region code that is not a
+    PRC province-level division (10 = a national authority is accepted). Unknown addresses pass."""
+    addr = filled(form, "registered_address")
+    place = non_mainland_place(addr) if isinstance(addr, str) else None
+    if place:
+        yield ctx.finding(
+            "APPLICANT_NOT_PRC_REGISTERED",
+            field="registered_address",
+            value=addr,
+            expected="在中华人民共和国境内（内地）注册的单位",
+            message=f"注册地址“{addr}”位于{place}，不属于中华人民共和国境内（内地）注册。",
+            hint="申报主体须在中华人民共和国境内注册，请核对注册地址，或由境内注册的法人单位申报。",
+            evidence=form.evidence("registered_address"),
+        )
+    code = valid_uscc_of(form)
+    if code and not is_prc_region(code):
+        yield ctx.finding(
+            "APPLICANT_NOT_PRC_REGISTERED",
+            field="uscc",
+            value=code,
+            expected="第3–8位为中华人民共和国境内行政区划代码（GB/T 2260，前两位为省级代码）",
+            message=f"统一社会信用代码第3–8位“{code[2:8]}”不是中华人民共和国境内的行政区划代码。",
+            hint="请核对统一社会信用代码是否与营业执照一致。",
+            evidence=form.evidence("uscc"),
+        )
+
+
+# ---- 二（一） 用户过亿信息消费大平台 ------------------------------------------------------------------------
+
+
+def _persons(n: float) -> str:
+    """``99,999,999人（约0.99亿）``: rounded down, so a figure below the threshold never reads as 1亿."""
+    n = int(n)
+    return f"{n:,}人（约{math.floor(n / 1e6) / 100:g}亿）" if n >= 1e7 else f"{n:,}人"
+
+
+@rule("PLATFORM_MAU_BELOW_100M", "error", title="上一年度平均月活用户数低于1亿", clause="二（一） 月活不低于1亿")
+def check_mau(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    if form.direction != "platform":
+        return
+    mau = as_number(filled(form, "mau_prev_avg"))
+    need = ctx.campaign.thresholds.mau_min
+    if mau is None or mau < 0 or mau >= need:
+        return
+    yield ctx.finding(
+        "PLATFORM_MAU_BELOW_100M",
+        field="mau_prev_avg",
+        value=int(mau),
+        expected=f"不低于{_persons(need)}",
+        message=f"上一年度平均月活用户数为{_persons(mau)}，低于通知要求的{_persons(need)}。",
+        hint="请核对月活用户数及其单位（人/万人/亿人）；不足1亿的平台不符合本方向申报条件。",
+        evidence=form.evidence("mau_prev_avg"),
+    )
+
+
+@rule("PLATFORM_MAU_WRONG_YEAR", "error", title="月活统计年度不是上一年度", clause="二（一） 上一年度")
+def check_mau_year(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    if form.direction != "platform":
+        return
+    year = as_number(filled(form, "mau_year"))
+    want = ctx.campaign.campaign_year - 1
+    if year is None or year != int(year) or not YEAR_MIN <= year <= YEAR_MAX or int(year) == want:
+        return  # an implausible year is FIELD_INVALID_FORMAT's
+    yield ctx.finding(
+        "PLATFORM_MAU_WRONG_YEAR",
+        field="mau_year",
+        value=int(year),
+        expected=f"{want}年（上一年度）",
+        message=f"月活用户数的统计年度为{int(year)}年，通知要求为上一年度（{want}年）平均月活用户数。",
+        hint=f"请填写{want}年全年平均月活用户数，并注明统计年度为{want}年。",
+        evidence=form.evidence("mau_year"),
+    )
+
+
+@rule("PLATFORM_NO_SERVICE_SCOPE", "error", title="未勾选服务领域", clause="二（一）")
+def check_service_scope(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """No scope among the six chosen. Also reports an empty / placeholder 服务领域 (FIELD_MISSING and
+    FIELD_PLACEHOLDER leave this field to this rule)."""
+    if form.direction != "platform":
+        return
+    fv = form.fields.get("service_scopes")
+    if fv is not None and fv.state == "invalid":
+        return  # FIELD_INVALID_FORMAT
+    chosen: list[str] = []
+    if not is_absent(fv) and fv.state == "ok":
+        val = fv.value if isinstance(fv.value, (list, tuple, set)) else [fv.value]
+        options = {fold(o) for o in SERVICE_SCOPES}
+        chosen = [str(v) for v in val if fold(str(v)) in options]
+    if chosen:
+        return
+    found = None if fv is None else (fv.value if fv.state == "ok" else fv.raw)
+    yield ctx.finding(
+        "PLATFORM_NO_SERVICE_SCOPE",
+        field="service_scopes",
+        value=found,
+        expected="至少勾选一项：" + "、".join(SERVICE_SCOPES),
+        message="服务领域未勾选（" + "、".join(SERVICE_SCOPES) + "中至少一项）。",
+        hint="请在“服务领域”中勾选平台提供服务的领域。",
+        evidence=form.evidence("service_scopes"),
+    )
+
+
+# ---- 二（二） 信息消费体验中心 -----------------------------------------------------------------------------
+
+
+@rule("CENTER_AREA_BELOW_300", "warning", title="体验中心面积低于300平方米", clause="二（二） 原则上不低于300平方米")
+def check_area(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    if form.direction != "experience_center":
+        return
+    area = as_number(filled(form, "area_sqm"))
+    need = ctx.campaign.thresholds.area_min_sqm
+    if area is None or area < 0 or area >= need:
+        return
+    yield ctx.finding(
+        "CENTER_AREA_BELOW_300",
+        field="area_sqm",
+        value=area,
+        expected=f"原则上不低于{need:g}平方米",
+        message=f"体验中心面积为{area:g}平方米，低于通知“原则上不低于{need:g}平方米”的要求，请评审人员判断。",
+        hint="请核对面积及单位（平方米）；确属面积不足的，由评审人员决定是否受理。",
+        evidence=form.evidence("area_sqm"),
+    )
+
+
+def _chosen(form: ExtractedForm, key: str) -> list[str] | None:
+    v = filled(form, key)
+    if v is None:
+        return None  # missing / placeholder / invalid: other codes
+    return [str(x) for x in v] if isinstance(v, (list, tuple, set)) else [str(v)]
+
+
+@rule("CENTER_FUNCTIONS_INCOMPLETE", "warning", title="体验中心功能不全", clause="二（二） 集展示、体验、销售、培训于一体")
+def check_functions(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Some of 展示/体验/销售/培训 not chosen. Nothing chosen at all is FIELD_MISSING (an error)."""
+    if form.direction != "experience_center":
+        return
+    chosen = _chosen(form, "functions")
+    if not chosen:
+        return
+    have = {fold(c) for c in chosen}
+    lacking = [f for f in CENTER_FUNCTIONS if fold(f) not in have]
+    if not lacking:
+        return
+    yield ctx.finding(
+        "CENTER_FUNCTIONS_INCOMPLETE",
+        field="functions",
+        value=chosen,
+        expected="展示、体验、销售、培训四项功能齐全",
+        message=f"体验中心功能未勾选：{'、'.join(lacking)}（通知要求集展示、体验、销售、培训于一体）。",
+        hint=f"请核对体验中心是否具备{'、'.join(lacking)}功能，如具备请勾选。",
+        evidence=form.evidence("functions"),
+    )
+
+
+@rule("CENTER_NO_TECH", "warning", title="体验中心未选择技术手段", clause="二（二） 智能感知设施、5G+XR、大数据等")
+def check_center_tech(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
+    """Only 其他 chosen among 主要技术手段 (nothing chosen at all is FIELD_MISSING, an error)."""
+    if form.direction != "experience_center":
+        return
+    chosen = _chosen(form, "tech_means")
+    if not chosen:
+        return
+    if any(not fold(c).startswith("其他") for c in chosen):
+        return
+    yield ctx.finding(
+        "CENTER_NO_TECH",
+        field="tech_means",
+        value=chosen,
+        expected="至少一项具体技术手段，如智能感知设施、5G、XR/虚拟现实、大数据等",
+        message="主要技术手段只勾选了“其他”，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
+        hint="请勾选体验中心实际应用的技术手段（智能感知设施、5G、XR/虚拟现实、大数据等）。",
+        evidence=form.evidence("tech_means"),
+    )
