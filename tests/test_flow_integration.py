@@ -184,7 +184,8 @@ def test_killed_run_leaves_latest_intact_and_next_run_finishes(prefect_api, tmp_
         run1 = run_flow()
         latest_before = {k: results.get(k) for k in results.list_keys(f"reports/{CAMPAIGN}/latest/")}
 
-        more = [build_sample(base_values("experience_center", 41 + i, province="浙江省"), fmt="docx") for i in range(BATCH := 4)]
+        BATCH = 4
+        more = [build_sample(base_values("experience_center", 41 + i, province="浙江省"), fmt="docx") for i in range(BATCH)]
         upload(uploads, more)
 
         def die_after_two(done, total, key):

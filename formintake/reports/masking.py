@@ -1,0 +1,46 @@
+"""Masking of personal data (phone numbers, e-mail addresses, ID numbers) for logs and Prefect artifacts.
+
+The report files themselves are not masked: ministry reviewers need the contact details. Anything that
+leaves the reviewers' hands in a less controlled way (log lines, Prefect artifacts, error messages)
+goes through :func:`mask_pii` first.
+
+    >>> mask_pii("联系人电话13812341234，邮箱 zhangsan@example.com，身份证110101199003071234")
+    '联系人电话138****1234，邮箱 z***@example.com，身份证1101**********1234'
+
+Masking errs on the side of hiding: an 18-character all-digit code (a rare all-digit 统一社会信用代码)
+is masked like an ID number. Organisation codes with letters (the usual USCC) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# 18-digit resident ID (GB 11643): 17 digits + digit or X, not part of a longer alphanumeric run
+_ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
+# 15-digit first-generation ID numbers
+_ID15 = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{7}(\d{4})(?![0-9A-Za-z])")
+# mainland mobile numbers, optionally +86 / 86- prefixed and written 138-1234-5678 / 138 1234 5678
+_MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?![0-9])")
+# landlines: area code 0xx / 0xxx, optional dash or space, 7–8 digit number, optional extension
+_LANDLINE = re.compile(r"(?<![0-9])(\(?0\d{2,3}\)?)([- ]?)\d{3,4}[- ]?(\d{4})(?![0-9])")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+
+
+def mask_pii(text: Any) -> str:
+    """``text`` with phone numbers, e-mail addresses and ID numbers masked.
+
+    * mobile ``13812341234`` -> ``138****1234`` (a ``+86`` prefix is kept)
+    * landline ``010-68201234`` -> ``010-****1234``
+    * e-mail ``zhangsan@example.com`` -> ``z***@example.com``
+    * 18-digit ID ``110101199003071234`` -> ``1101**********1234`` (15-digit IDs likewise)
+    """
+    if text is None:
+        return ""
+    s = text if isinstance(text, str) else str(text)
+    s = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", s)
+    s = _ID18.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", s)
+    s = _ID15.sub(lambda m: f"{m.group(1)}{'*' * 7}{m.group(2)}", s)
+    s = _MOBILE.sub(lambda m: f"{m.group(1)}{m.group(2)}****{m.group(3)}", s)
+    s = _LANDLINE.sub(lambda m: f"{m.group(1)}{m.group(2) or '-'}****{m.group(3)}", s)
+    return s
