@@ -46,6 +46,9 @@ class Thresholds(BaseModel):
 class Quotas(BaseModel):
     center_per_unit: int = 5
     center_extra_per_demo_city: int = 2
+    # PLATFORM_QUOTA_NONE (info) goes on a unit's platform applications once it files more than this many:
+    # the platform direction has no quota, and the report says so where a reader might expect one.
+    platform_note_above: int = 5
 
 
 class Recommenders(BaseModel):
@@ -57,6 +60,23 @@ class Recommenders(BaseModel):
     corps_region: str
     central_enterprises: list[str]
     central_enterprise_aliases: dict[str, str] = Field(default_factory=dict)
+    corps_aliases: list[str] = Field(default_factory=list)  # short names of 新疆生产建设兵团
+    # what a 示范城市额外推荐 cell may hold when the application is not an extra (treated as empty)
+    no_demo_city_values: list[str] = Field(default_factory=list)
+
+
+class Waivers(BaseModel):
+    """Which error codes a reviewer may waive (every warning may be waived; intake errors and info never)."""
+
+    waivable_errors: list[str] = Field(
+        default_factory=lambda: [
+            "APPLICANT_NAME_MISMATCH",
+            "RECOMMENDER_PATH_MISMATCH",
+            "RECOMMENDER_UNKNOWN",
+            "CITY_EXTRA_NOT_DEMO_CITY",
+            "DUPLICATE_APPLICATION",
+        ]
+    )
 
 
 class Campaign(BaseModel):
@@ -71,6 +91,7 @@ class Campaign(BaseModel):
     thresholds: Thresholds
     quotas: Quotas
     recommenders: Recommenders
+    waivers: Waivers = Field(default_factory=Waivers)
     demo_cities: list[DemoCity]
     demo_cities_source: str
     config_path: str
@@ -130,6 +151,7 @@ def load_campaign_file(path: str | Path) -> Campaign:
             thresholds=Thresholds(**data.get("thresholds", {})),
             quotas=Quotas(**data.get("quotas", {})),
             recommenders=Recommenders(**data["recommenders"]),
+            waivers=Waivers(**data.get("waivers", {})),
             demo_cities=_load_cities(cities_path),
             demo_cities_source=str(cities_path.name),
             config_path=str(path),

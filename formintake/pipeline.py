@@ -339,7 +339,7 @@ def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, p
     for r in current:
         r.findings = r.findings + batch.get(r.application_id, [])
     waivers = load_waivers(_load_json_bytes(results, layout.waivers))
-    apply_waivers(current, waivers)
+    apply_waivers(current, waivers, campaign)
     for r in current:
         r.status = compute_status(r.findings, readable=is_readable(r.findings))
 

@@ -3,3 +3,4 @@
 from validators.registry import RULES, Rule, RuleContext, make_finding, rule, run_application_rules  # noqa: F401
 from validators import intake  # noqa: F401,E402  (registers the intake codes)
 from validators import completeness, uscc, eligibility, consistency  # noqa: F401,E402  (per-application rules)
+from validators import routing, batch  # noqa: F401,E402

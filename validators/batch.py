@@ -1,0 +1,457 @@
+"""Batch rules: checks across every latest application of one campaign (rules.md, *Across the batch*).
+
+The caller passes the latest, non-superseded record of every application (corrections are already folded
+into supersession); records that were ``unreadable`` carry no fields and take part only where their
+folder or upload time is enough. A batch rule is ``(records, ctx) -> Iterable[(application_id, Finding)]``.
+
+Which unit an application belongs to (its *filing unit*) is the unit of the folder it was filed under,
+else ``Record.recommender_unit``, else the unit written in the form: the folder is who submitted it.
+An experience-center application is a demonstration city's *extra* (四（二）) when its 示范城市额外推荐
+cell names a city, or else when it was stamped or filed by a demonstration city's department.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from formintake.config import Campaign, DemoCity
+from formintake.models import Finding, Record
+from validators.recommenders import Unit, resolve_recommender
+from validators.registry import RULES, RuleContext, rule
+from validators.text import fold, name_key
+
+
+@dataclass
+class View:
+    """What the batch rules need to know about one record, computed once."""
+
+    record: Record
+    written_text: str | None  # 推荐单位 as written in the form
+    written: Unit | None  # ... resolved
+    filing: Unit | None  # the unit it counts under (see module docstring)
+    extra_claim: str | None  # the demonstration city it claims to be an extra of (experience centers only)
+    extra_from_cell: bool  # the claim comes from the 示范城市额外推荐 cell (not from the unit)
+    extra_city: DemoCity | None  # the claim, when the city is in the campaign's list
+
+    @property
+    def app_id(self) -> str:
+        return self.record.application_id
+
+    @property
+    def is_center(self) -> bool:
+        return self.record.direction == "experience_center"
+
+    @property
+    def counts_in_unit_quota(self) -> bool:
+        """An experience center that is not a (valid) demonstration-city extra."""
+        return self.is_center and self.extra_city is None and self.filing is not None
+
+
+def _text(v: Any) -> str | None:
+    t = fold(str(v)) if v is not None else ""
+    return t or None
+
+
+def view_of(record: Record, campaign: Campaign) -> View:
+    written_text = _text(record.fields.get("recommender"))
+    written = resolve_recommender(written_text, campaign)
+    filing = (
+        resolve_recommender(record.recommender_path, campaign)
+        or resolve_recommender(record.recommender_unit, campaign)
+        or written
+    )
+    cell = _text(record.fields.get("demo_city"))
+    if cell in {fold(v) for v in campaign.recommenders.no_demo_city_values}:
+        cell = None
+    claim, from_cell = None, False
+    if record.direction == "experience_center":
+        if cell is not None:
+            claim, from_cell = cell, True
+        else:
+            claim = next((u.key for u in (written, filing) if u is not None and u.kind == "demo_city"), None)
+    return View(
+        record=record,
+        written_text=written_text,
+        written=written,
+        filing=filing,
+        extra_claim=claim,
+        extra_from_cell=from_cell,
+        extra_city=campaign.demo_city(claim),
+    )
+
+
+@dataclass
+class BatchContext(RuleContext):
+    """What a batch rule may know: the campaign (and the records' views, computed once per run)."""
+
+    views: dict[int, View] = field(default_factory=dict)
+
+    def view(self, record: Record) -> View:
+        v = self.views.get(id(record))
+        if v is None or v.record is not record:
+            v = self.views[id(record)] = view_of(record, self.campaign)
+        return v
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rank(record: Record) -> int | None:
+    r = record.fields.get("recommend_rank")
+    return r if isinstance(r, int) and not isinstance(r, bool) and r >= 1 else None
+
+
+def beyond_quota(records: list[Record], quota: int) -> list[Record]:
+    """The records of one group that do not fit in ``quota``, by 推荐排序.
+
+    A record fits when at most ``quota`` records of the group rank at or before it. A record without a
+    rank ranks after every ranked one. So: without any ranks, all are beyond; records tied across the
+    boundary are all beyond (which of them is the unit's choice cannot be told); a group within quota
+    has none beyond.
+    """
+    if len(records) <= quota:
+        return []
+    order = [_rank(r) or math.inf for r in records]
+    return [r for r, o in zip(records, order) if sum(1 for x in order if x <= o) > quota]
+
+
+def _rank_zh(record: Record) -> str:
+    r = _rank(record)
+    return f"推荐排序为{r}" if r is not None else "未填写推荐排序"
+
+
+def _by(views: Iterable[View], key) -> dict[str, list[View]]:
+    groups: dict[str, list[View]] = defaultdict(list)
+    for v in views:
+        k = key(v)
+        if k is not None:
+            groups[k].append(v)
+    return groups
+
+
+def _unit_label(v: View) -> str:
+    return v.filing.key if v.filing else v.record.recommender_path or "未知推荐单位"
+
+
+def _parse_date(v: Any) -> dt.date | None:
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v)[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_ts(v: str | None) -> dt.datetime | None:
+    if not v:
+        return None
+    try:
+        ts = dt.datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)  # SourceInfo.uploaded_at is UTC
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@rule("RECOMMENDER_UNKNOWN", "error", clause="四（一）", title="推荐单位不在推荐单位范围内", scope="batch")
+def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """The folder and the unit written in the form must each be a recommending unit; a demonstration city's
+    department recommends only experience-center extras. At most one finding per field: ``recommender``
+    for the form, empty for the folder (including an upload filed under no unit's folder at all)."""
+    for r in records:
+        v = ctx.view(r)
+        path = (r.recommender_path or "").strip()
+        city = next((u for u in (v.written, v.filing) if u is not None and u.kind == "demo_city"), None)
+        if path and resolve_recommender(path, ctx.campaign) is None:
+            yield r.application_id, ctx.finding(
+                "RECOMMENDER_UNKNOWN",
+                value=path,
+                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门或中央企业",
+                message=f"报送目录“{path}”不是可识别的推荐单位。",
+                message_en=f"Upload folder '{path}' is not a known recommending unit.",
+                hint="请由推荐单位在本单位目录下报送；如为未列入名单的中央企业，请核实后补充配置。",
+            )
+        elif not path and v.written is None and r.status != "unreadable":
+            yield r.application_id, ctx.finding(
+                "RECOMMENDER_UNKNOWN",
+                value=None,
+                expected="报送在推荐单位目录下",
+                message="文件未报送在任何推荐单位目录下，申报书中也没有可识别的推荐单位。",
+                message_en="Not filed under a recommending unit's folder and the form names none.",
+                hint="请由推荐单位在本单位目录下报送。",
+            )
+        if v.written_text and v.written is None:
+            yield r.application_id, ctx.finding(
+                "RECOMMENDER_UNKNOWN",
+                field="recommender",
+                value=v.written_text,
+                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门、中央企业集团公司，或示范城市（额外推荐）",
+                message=f"申报书推荐单位“{v.written_text}”不在通知规定的推荐单位范围内。",
+                message_en=f"Recommender '{v.written_text}' is not a recommending unit under clause 4(1).",
+                hint="请核实推荐单位名称；中央企业应由集团公司推荐。",
+                evidence=r.evidence.get("recommender"),
+            )
+        elif r.direction == "platform" and city is not None:
+            yield r.application_id, ctx.finding(
+                "RECOMMENDER_UNKNOWN",
+                field="recommender",
+                value=v.written_text or r.recommender_path,
+                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门或中央企业",
+                message=f"{city.key}为信息消费示范城市，其工业和信息化主管部门仅可额外推荐信息消费体验中心方向项目，"
+                "不能推荐用户过亿信息消费大平台方向项目。",
+                message_en="A demonstration city's department may only recommend extra experience centers.",
+                hint="平台方向项目请由所在省（区、市）工业和信息化主管部门推荐。",
+                evidence=r.evidence.get("recommender"),
+            )
+
+
+@rule("QUOTA_EXCEEDED", "error", clause="四（二） 不超过5个", title="体验中心方向推荐数量超过限额", scope="batch")
+def check_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """More than ``quotas.center_per_unit`` experience centers of one filing unit (extras not counted):
+    flag those beyond the quota by 推荐排序 (see :func:`beyond_quota`)."""
+    quota = ctx.campaign.quotas.center_per_unit
+    views = [ctx.view(r) for r in records]
+    for unit, group in _by(views, lambda v: v.filing.key if v.counts_in_unit_quota else None).items():
+        for r in beyond_quota([v.record for v in group], quota):
+            yield r.application_id, ctx.finding(
+                "QUOTA_EXCEEDED",
+                field="recommend_rank",
+                value=_rank(r),
+                expected=f"每个推荐单位体验中心方向不超过{quota}个（推荐排序1–{quota}）",
+                message=f"{unit}推荐信息消费体验中心方向项目{len(group)}个（不含示范城市额外推荐），超过{quota}个；"
+                f"本项目{_rank_zh(r)}，在限额之外。",
+                message_en=f"{unit} recommends {len(group)} experience centers (quota {quota}); this one is beyond it.",
+                hint=f"请推荐单位明确推荐排序，只保留{quota}个项目。",
+                evidence=r.evidence.get("recommend_rank"),
+            )
+
+
+@rule("CITY_EXTRA_QUOTA_EXCEEDED", "error", clause="四（二） 额外推荐不超过2个", title="示范城市额外推荐超过限额", scope="batch")
+def check_city_extra_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """More than ``quotas.center_extra_per_demo_city`` extras of one demonstration city, whoever filed them:
+    flag those beyond by 推荐排序, as for QUOTA_EXCEEDED."""
+    quota = ctx.campaign.quotas.center_extra_per_demo_city
+    views = [ctx.view(r) for r in records]
+    for city, group in _by(views, lambda v: v.extra_city.city if v.extra_city and v.is_center else None).items():
+        for r in beyond_quota([v.record for v in group], quota):
+            yield r.application_id, ctx.finding(
+                "CITY_EXTRA_QUOTA_EXCEEDED",
+                field="demo_city",
+                value=city,
+                expected=f"每个示范城市额外推荐不超过{quota}个",
+                message=f"示范城市{city}额外推荐信息消费体验中心项目{len(group)}个，超过{quota}个；本项目{_rank_zh(r)}，在限额之外。",
+                message_en=f"Demonstration city {city} has {len(group)} extra recommendations (quota {quota}).",
+                hint=f"请明确额外推荐项目的推荐排序，只保留{quota}个。",
+                evidence=r.evidence.get("demo_city"),
+            )
+
+
+@rule("CITY_EXTRA_NOT_DEMO_CITY", "error", clause="四（二） 见附件1", title="额外推荐城市不是信息消费示范城市", scope="batch")
+def check_extra_not_demo_city(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """An experience center's 示范城市额外推荐 cell names a city not in the campaign's list (附件1). Such an
+    application counts against its unit's own quota instead."""
+    for r in records:
+        v = ctx.view(r)
+        if v.extra_from_cell and v.extra_city is None:
+            yield r.application_id, ctx.finding(
+                "CITY_EXTRA_NOT_DEMO_CITY",
+                field="demo_city",
+                value=v.extra_claim,
+                expected=f"信息消费示范城市名单（{ctx.campaign.demo_cities_source}）中的城市",
+                message=f"“{v.extra_claim}”不在信息消费示范城市名单中，不能作为示范城市额外推荐；本项目计入推荐单位限额。",
+                message_en=f"'{v.extra_claim}' is not a demonstration city; counted against the unit's own quota.",
+                hint="请核实示范城市名称；非示范城市项目应占用推荐单位的推荐名额。",
+                evidence=r.evidence.get("demo_city"),
+            )
+
+
+@rule("CITY_EXTRA_NOT_VIA_PROVINCE", "error", clause="四（二） 需提交所在省（区）统一上报", title="示范城市额外推荐未经所在省统一上报", scope="batch")
+def check_extra_via_province(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """An extra of a demonstration city that is neither 直辖市 nor 计划单列市 must be filed by its province."""
+    for r in records:
+        v = ctx.view(r)
+        dc, unit = v.extra_city, v.filing
+        if not v.is_center or dc is None or dc.files_itself or unit is None:
+            continue
+        if unit.kind == "province" and unit.region == dc.province:
+            continue
+        who = "由示范城市自行报送" if unit.key == dc.city else f"由{unit.key}报送"
+        yield r.application_id, ctx.finding(
+            "CITY_EXTRA_NOT_VIA_PROVINCE",
+            field="demo_city",
+            value=dc.city,
+            expected=f"由{dc.province}工业和信息化主管部门统一上报",
+            message=f"{dc.city}的额外推荐项目{who}，应提交{dc.province}工业和信息化主管部门统一上报。",
+            message_en=f"Extra of {dc.city} filed by {unit.key}, not via {dc.province}.",
+            hint=f"请经{dc.province}工业和信息化主管部门统一报送。",
+            evidence=r.evidence.get("demo_city"),
+        )
+
+
+@rule("PLATFORM_QUOTA_NONE", "info", clause="四（二） 不作推荐数量要求", title="平台方向不限推荐数量", scope="batch")
+def note_platform_no_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """Never an error. Where a unit files more platform applications than ``quotas.platform_note_above``
+    (the experience-center quota, which a reader might assume applies), each of them gets this note."""
+    above = ctx.campaign.quotas.platform_note_above
+    views = [ctx.view(r) for r in records]
+    platforms = _by(views, lambda v: v.filing.key if v.record.direction == "platform" and v.filing else None)
+    for unit, group in platforms.items():
+        if len(group) <= above:
+            continue
+        for v in group:
+            yield v.app_id, ctx.finding(
+                "PLATFORM_QUOTA_NONE",
+                value=len(group),
+                expected="不作推荐数量要求",
+                message=f"{unit}推荐用户过亿信息消费大平台方向项目{len(group)}个；该方向不作推荐数量要求，无需处理。",
+                message_en=f"{unit} recommends {len(group)} platforms; the platform direction has no quota.",
+            )
+
+
+@rule("DUPLICATE_APPLICATION", "error", title="同一项目重复申报", scope="batch")
+def check_duplicates(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """Same USCC, same direction, and the same or a near-same project name (difflib ratio of the
+    ``name_key``s at least ``thresholds.near_same_name_ratio``). Groups are closed transitively; every
+    member is flagged, naming the others. Records without a USCC, direction or name are not compared."""
+    ratio = ctx.campaign.thresholds.near_same_name_ratio
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for r in records:
+        uscc, name = _text(r.fields.get("uscc")), name_key(r.fields.get("project_name"))
+        if uscc and name and r.direction:
+            groups[(uscc.upper(), r.direction)].append(r)
+    for same in groups.values():
+        parent = list(range(len(same)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        names = [name_key(r.fields.get("project_name")) for r in same]
+        for i in range(len(same)):
+            for j in range(i + 1, len(same)):
+                if names[i] == names[j] or difflib.SequenceMatcher(None, names[i], names[j]).ratio() >= ratio:
+                    parent[root(j)] = root(i)
+        clusters: dict[int, list[Record]] = defaultdict(list)
+        for i, r in enumerate(same):
+            clusters[root(i)].append(r)
+        for cluster in clusters.values():
+            if len(cluster) < 2:
+                continue
+            for r in cluster:
+                others = [o for o in cluster if o is not r]
+                where = "；".join(
+                    f"{o.application_id}（{_unit_label(ctx.view(o))}，{o.source.key}，项目名称“{o.fields.get('project_name')}”）"
+                    for o in others
+                )
+                yield r.application_id, ctx.finding(
+                    "DUPLICATE_APPLICATION",
+                    field="project_name",
+                    value=r.fields.get("project_name"),
+                    expected="同一项目只申报一次",
+                    message=f"同一申报单位（{r.fields.get('uscc')}）的同一项目被重复申报，另见：{where}。",
+                    message_en="The same project (USCC, direction, project name) is filed more than once: "
+                    + ", ".join(o.application_id for o in others),
+                    hint="请推荐单位确认保留一份申报，撤回其余重复申报。",
+                    evidence=r.evidence.get("project_name"),
+                )
+
+
+@rule("LATE_SUBMISSION", "error", clause="四（三） 2023年9月8日前", title="逾期报送", scope="batch")
+def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
+    """推荐日期 after the deadline (field ``recommender_date``); where ``campaign.check_upload_time``, also the
+    upload time after the deadline's end of day in the campaign's time zone (field empty)."""
+    camp = ctx.campaign
+    deadline = camp.deadline
+    for r in records:
+        d = _parse_date(r.fields.get("recommender_date"))
+        if d is not None and d > deadline:
+            yield r.application_id, ctx.finding(
+                "LATE_SUBMISSION",
+                field="recommender_date",
+                value=d.isoformat(),
+                expected=f"不晚于{deadline.isoformat()}",
+                message=f"推荐单位意见日期为{d.isoformat()}，晚于报送截止日期{deadline.isoformat()}。",
+                message_en=f"Recommendation dated {d.isoformat()}, after the deadline {deadline.isoformat()}.",
+                hint="逾期推荐的项目不予受理；如日期填写有误，请更正后重新上传。",
+                evidence=r.evidence.get("recommender_date"),
+            )
+        ts = _parse_ts(r.source.uploaded_at) if camp.check_upload_time else None
+        if ts is not None:
+            local = ts.astimezone(ZoneInfo(camp.timezone))
+            if local.date() > deadline:
+                yield r.application_id, ctx.finding(
+                    "LATE_SUBMISSION",
+                    value=local.isoformat(timespec="seconds"),
+                    expected=f"不晚于{deadline.isoformat()} 23:59:59（{camp.timezone}）",
+                    message=f"文件上传时间为{local:%Y-%m-%d %H:%M}（北京时间），晚于报送截止日期{deadline.isoformat()}。",
+                    message_en=f"Uploaded {local.isoformat(timespec='seconds')}, after the deadline {deadline.isoformat()}.",
+                    hint="逾期报送的项目不予受理。",
+                )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def run_batch_rules(records: list[Record], campaign: Campaign) -> dict[str, list[Finding]]:
+    """Every batch rule over the latest records; findings per application id (every id present)."""
+    current = [r for r in records if r.status != "superseded"]
+    ctx = BatchContext(campaign=campaign)
+    out: dict[str, list[Finding]] = {r.application_id: [] for r in current}
+    for r in RULES.values():
+        if r.scope == "batch" and r.func is not None:
+            for app_id, finding in r.func(current, ctx):
+                out.setdefault(app_id, []).append(finding)
+    return out
+
+
+def quota_usage(records: list[Record], campaign: Campaign) -> dict[str, dict[str, dict[str, Any]]]:
+    """Quota use for the report's summary.
+
+    ``units``: per filing unit, ``center_count`` (experience centers counted against ``center_quota``),
+    ``extra_count`` (demonstration-city extras it filed), ``platform_count`` (no quota), ``over``.
+    ``cities``: per demonstration city with at least one extra, ``extras`` against ``quota``, ``over``.
+    Applications whose unit is unknown are left out (they carry RECOMMENDER_UNKNOWN).
+    """
+    q = campaign.quotas
+    units: dict[str, dict[str, Any]] = {}
+    cities: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.status == "superseded":
+            continue
+        v = view_of(r, campaign)
+        if v.filing is not None and r.direction is not None:
+            u = units.setdefault(
+                v.filing.key,
+                {"kind": v.filing.kind, "kind_zh": v.filing.zh_kind, "center_count": 0,
+                 "center_quota": q.center_per_unit, "extra_count": 0, "platform_count": 0},
+            )
+            if r.direction == "platform":
+                u["platform_count"] += 1
+            elif v.counts_in_unit_quota:
+                u["center_count"] += 1
+            elif v.extra_city is not None:
+                u["extra_count"] += 1
+        if v.is_center and v.extra_city is not None:
+            dc = v.extra_city
+            c = cities.setdefault(
+                dc.city,
+                {"province": dc.province, "kind": dc.kind, "files_itself": dc.files_itself, "extras": 0,
+                 "quota": q.center_extra_per_demo_city},
+            )
+            c["extras"] += 1
+    for u in units.values():
+        u["over"] = u["center_count"] > u["center_quota"]
+    for c in cities.values():
+        c["over"] = c["extras"] > c["quota"]
+    return {"units": dict(sorted(units.items())), "cities": dict(sorted(cities.items()))}
