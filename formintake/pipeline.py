@@ -161,11 +161,7 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
     findings = list(form.intake_findings)
     if form.readable:
         ctx = RuleContext(campaign=campaign, recommender_path=recommender_path, uploaded_at=uploaded_at)
-        try:
-            findings.extend(run_application_rules(form, ctx))
-        except Exception as exc:  # a rule bug must not lose the upload: record it, loudly
-            log.exception("rule failure on %s", filename)
-            findings.append(make_finding("FILE_CORRUPT", message=f"规则检查出错：{type(exc).__name__}", value=str(exc)[:200]))
+        findings.extend(run_application_rules(form, ctx))
     return form, findings
 
 

@@ -11,6 +11,8 @@ campaign. Rules never raise for bad data and never import a file-format library.
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -100,5 +102,11 @@ def run_application_rules(form: ExtractedForm, ctx: RuleContext) -> list[Finding
     out: list[Finding] = []
     for r in RULES.values():
         if r.scope == "application" and r.func is not None:
-            out.extend(r.func(form, ctx))
+            try:
+                out.extend(r.func(form, ctx))
+            except Exception as exc:  # a rule bug must not lose the upload nor hide the check: say so
+                logging.getLogger("formintake").exception("rule %s failed on %s", r.code, form.source)
+                out.append(Finding(code=r.code, severity="warning", clause=r.clause,
+                                   message=f"本项检查未能完成（程序错误：{type(exc).__name__}），请人工复核",
+                                   message_en=f"rule {r.code} could not run: {type(exc).__name__}"))
     return out

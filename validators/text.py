@@ -34,6 +34,8 @@ def fold(text: str | None) -> str:
     """NFKC (full-width -> half-width), unify brackets, drop all white space."""
     if not text:
         return ""
+    if not isinstance(text, str):  # rules must not crash on a value of an unexpected type
+        text = str(text)
     t = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
     return _SPACES.sub("", t)
 
