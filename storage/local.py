@@ -51,11 +51,12 @@ class LocalStore:
         prefix = prefix.replace("\\", "/").lstrip("/")
         out: list[tuple[str, Path]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
+            # hidden files and folders (.DS_Store, .git, a generator's .truth.jsonl) are not uploads
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             base = Path(dirpath)
             rel_dir = base.relative_to(self.root).as_posix()
             for name in filenames:
-                if _TMP_MARK in name:
+                if _TMP_MARK in name or name.startswith("."):
                     continue
                 key = name if rel_dir == "." else f"{rel_dir}/{name}"
                 if key.startswith(prefix):

@@ -1,0 +1,68 @@
+"""One generated upload: the file bytes, where it is filed, and what an extractor must find in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from formintake.models import DIRECTION_ZH
+from formintake.samples.render import RenderStyle, render_docx, render_pdf
+from formintake.samples.values import Raw, recommender_path_for, truth_of
+
+
+@dataclass
+class Sample:
+    name: str  # file name, e.g. 苏州某某科技有限公司-信息消费体验中心.docx
+    recommender_path: str  # the folder the upload is filed under (江苏省, 深圳市, 中国移动通信集团有限公司 …)
+    fmt: str  # what the bytes really are: docx | pdf | png | xlsx | ole | empty
+    direction: str | None
+    truth: dict[str, Any]  # normalised value of every field with a value in the file
+    defect: str | None
+    data: bytes
+    style: RenderStyle | None = None
+    also: tuple[str, ...] = ()  # codes that may legitimately accompany the defect (e.g. FIELD_PLACEHOLDER)
+    values: dict[str, Any] = field(default_factory=dict, repr=False)  # what was rendered
+
+    @property
+    def path(self) -> str:
+        return f"{self.recommender_path}/{self.name}"
+
+
+def file_stem(values: dict[str, Any]) -> str:
+    name = values.get("applicant_name")
+    if not name or isinstance(name, Raw):
+        name = values.get("project_name")
+    if not name or isinstance(name, Raw):
+        name = "申报书"
+    d = values.get("direction")
+    return f"{name}-{DIRECTION_ZH[d]}" if d in DIRECTION_ZH else str(name)
+
+
+def build_sample(
+    values: dict[str, Any],
+    style: RenderStyle | None = None,
+    fmt: str = "docx",
+    *,
+    recommender_path: str | None = None,
+    defect: str | None = None,
+    name: str | None = None,
+    truth: dict[str, Any] | None = None,
+    also: tuple[str, ...] = (),
+) -> Sample:
+    """Render ``values`` as ``fmt`` (docx / pdf) and wrap it with its filing path and truth."""
+    style = style or RenderStyle()
+    data = render_docx(values, style) if fmt == "docx" else render_pdf(values, style)
+    rec = values.get("recommender")
+    path = recommender_path or (recommender_path_for(rec) if isinstance(rec, str) and rec else "未分类")
+    return Sample(
+        name=name or f"{file_stem(values)}.{fmt}",
+        recommender_path=path,
+        fmt=fmt,
+        direction=values.get("direction"),
+        truth=truth_of(values) if truth is None else truth,
+        defect=defect,
+        data=data,
+        style=style,
+        also=also,
+        values=values,
+    )
