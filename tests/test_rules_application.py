@@ -133,7 +133,7 @@ CASES: list[tuple[str, str | None, dict[str, Any], list[str]]] = [
     ("R* of own direction missing (center)", C, {"center_city": ""}, ["FIELD_MISSING"]),
     ("optional absent is fine", P, {"office_address": ABSENT, "rnd_staff": ABSENT, "registered_users": ABSENT}, []),
     ("R* of other direction absent is fine", P, {"center_name": ABSENT}, []),
-    ("tech_means empty on a center: FIELD_MISSING, not CENTER_NO_TECH", C, {"tech_means": []}, ["FIELD_MISSING"]),
+    ("tech_means empty on a center: FIELD_MISSING and CENTER_NO_TECH", C, {"tech_means": []}, ["FIELD_MISSING", "CENTER_NO_TECH"]),
     ("functions empty: FIELD_MISSING, not CENTER_FUNCTIONS_INCOMPLETE", C, {"functions": []}, ["FIELD_MISSING"]),
     # FIELD_PLACEHOLDER
     ("placeholder in required", P, {"project_name": PH("请填写项目名称")}, ["FIELD_PLACEHOLDER"]),

@@ -280,20 +280,21 @@ def check_functions(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("CENTER_NO_TECH", "warning", title="体验中心未选择技术手段", clause="二（二） 智能感知设施、5G+XR、大数据等")
 def check_center_tech(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
-    """Only 其他 chosen among 主要技术手段 (nothing chosen at all is FIELD_MISSING, an error)."""
+    """No specific technical means chosen (none at all, or only 其他). rules.md: "no technical means
+    chosen" — an empty group is also FIELD_MISSING / FIELD_PLACEHOLDER (the form is incomplete); this
+    warning says what it means for eligibility under 二（二）."""
     if form.direction != "experience_center":
         return
-    chosen = _chosen(form, "tech_means")
-    if not chosen:
-        return
+    chosen = _chosen(form, "tech_means") or []
     if any(not fold(c).startswith("其他") for c in chosen):
         return
     yield ctx.finding(
         "CENTER_NO_TECH",
         field="tech_means",
-        value=chosen,
+        value=chosen or None,
         expected="至少一项具体技术手段，如智能感知设施、5G、XR/虚拟现实、大数据等",
-        message="主要技术手段只勾选了“其他”，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
+        message=("主要技术手段只勾选了“其他”，" if chosen else "主要技术手段未勾选任何一项，")
+        + "未选择智能感知设施、5G+XR、大数据等具体技术手段。",
         hint="请勾选体验中心实际应用的技术手段（智能感知设施、5G、XR/虚拟现实、大数据等）。",
         evidence=form.evidence("tech_means"),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from formintake.samples.defects import apply_defect, defect_samples, make_defect
+from formintake.samples.defects import DEFECT_CODES, apply_defect, defect_samples, make_defect
 from formintake.samples.render import pick_style
 from formintake.samples.sample import Sample, build_sample
 from formintake.samples.values import PLAN_CITY_DEPARTMENTS, base_values, truth_of
@@ -40,7 +40,9 @@ class Plan:
 
 
 PLANS: tuple[Plan, ...] = (
-    *(Plan("江苏省", "experience_center", "docx" if r % 3 else "pdf", province="江苏省", rank=r) for r in range(1, 7)),
+    # six ranked centers: rank 6 is beyond 江苏省's quota of 5 (QUOTA_EXCEEDED, a batch rule)
+    *(Plan("江苏省", "experience_center", "docx" if r % 3 else "pdf", province="江苏省", rank=r,
+           defect="QUOTA_EXCEEDED" if r == 6 else None) for r in range(1, 7)),
     Plan("江苏省", "experience_center", "docx", city="无锡市", demo_city="无锡市"),
     Plan("江苏省", "platform", "pdf", province="江苏省"),
     Plan("江苏省", "platform", "docx", province="江苏省", defect="APPLICANT_NAME_MISMATCH"),
@@ -96,7 +98,7 @@ def demo_batch(seed: int = 0) -> list[Sample]:
             continue
         defect = plan.defect or ("CENTER_AREA_BELOW_300" if v.get("area_sqm") == 280.0 else None)
         also: tuple[str, ...] = ()
-        if plan.defect:
+        if plan.defect and plan.defect in DEFECT_CODES:  # batch codes come from the batch, not the form
             also = apply_defect(plan.defect, v, s).also
         samples.append(build_sample(v, style, plan.fmt, recommender_path=plan.unit, defect=defect,
                                     truth=truth_of(v), also=also))
