@@ -75,18 +75,21 @@ def cmd_extract(args) -> int:
 
 
 def _print_result(console, result, where: str) -> None:
+    """The run's counts as a table; ``result`` is a RunResult or the flow's summary dict."""
     from rich.table import Table
 
     from formintake.models import STATUS_ZH
 
-    t = Table(title=f"运行 {result.run_id}：{result.processed} 个文件新处理，{result.reused} 个沿用上次结果")
+    get = (lambda k: result.get(k)) if isinstance(result, dict) else (lambda k: getattr(result, k, None))
+    counts = get("counts") or {}
+    t = Table(title=f"运行 {get('run_id')}：新处理 {get('processed')} 个文件，沿用上次结果 {get('reused')} 个")
     t.add_column("状态")
     t.add_column("数量", justify="right")
     for status in ("accepted", "needs_review", "rejected", "unreadable", "superseded"):
-        t.add_row(f"{STATUS_ZH[status]} ({status})", str(result.counts.get(status, 0)))
+        t.add_row(f"{STATUS_ZH[status]} ({status})", str(counts.get(status, 0)))
     console.print(t)
-    if result.baseline_run_id:
-        console.print(f"与上次运行 {result.baseline_run_id} 相比：新增问题 {result.new_findings} 条，已解决 {result.resolved_findings} 条")
+    if get("baseline_run_id") or get("new_findings") or get("resolved_findings"):
+        console.print(f"与上次运行相比：新增问题 {get('new_findings')} 条，已解决 {get('resolved_findings')} 条")
     console.print(f"报告 / reports: {where}")
 
 
@@ -149,7 +152,9 @@ def cmd_run(args) -> int:
     load_campaign(args.campaign)
     console = _console()
     summary = _run_flow(args.campaign, args.full, console)
-    console.print(summary)
+    s = s3_settings()
+    _print_result(console, summary, f"s3://{s.results_bucket}/{summary['reports'].get('exceptions.html', '')}")
+    print(json.dumps(summary, ensure_ascii=False))
     return EXIT_OK
 
 
@@ -242,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from formintake.logging_setup import setup_logging
 
+    # Prefect's console handler shows warnings only: the progress bar and the summary speak for the
+    # run here, and the full log goes to the Prefect API (the UI) as usual.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     setup_logging()
     try:
         args = build_parser().parse_args(argv)

@@ -50,17 +50,20 @@ def s3_for_demo(console):
 
 @contextlib.contextmanager
 def prefect_for_demo(console):
-    """Use the configured Prefect API, or a temporary local one (Prefect's ephemeral server)."""
+    """Use the configured Prefect API, or Prefect's own temporary local server (ephemeral mode).
+
+    The ephemeral server keeps its database in PREFECT_HOME (default ~/.prefect), so the demo's flow
+    runs are there to see afterwards with `prefect server start` (UI at http://127.0.0.1:4200).
+    A fresh machine migrates that database on the first start: allow it time.
+    """
     if os.environ.get("PREFECT_API_URL"):
         yield
         return
-    home = Path(tempfile.mkdtemp(prefix="formintake-demo-prefect-"))
-    with _env({"PREFECT_HOME": str(home), "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
-               "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING")}):
-        try:
-            yield
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+    console.print("未配置 PREFECT_API_URL：使用 Prefect 临时本地服务（首次启动需初始化数据库，约半分钟）…")
+    with _env({"PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS":
+                   os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")}):
+        yield
 
 
 def upload_demo_batch(campaign: str, console) -> int:
@@ -102,9 +105,8 @@ def run_demo(out_dir: Path, console, campaign: str = "2023") -> int:
         upload_demo_batch(campaign, console)
         summary = _run_flow(campaign, False, console)
         s = s3_settings()
-        console.print(f"运行 {summary['run_id']}：处理 {summary['processed']} 个文件，用时 {summary['seconds']} 秒；"
-                      f"状态 {summary['counts']}")
-        console.print(f"S3 中的报告: s3://{s.results_bucket}/reports/{campaign}/{summary['run_id']}/ 及 latest/")
+        _print_result(console, summary, f"s3://{s.results_bucket}/reports/{campaign}/{summary['run_id']}/ 及 latest/"
+                                        f"（用时 {summary['seconds']} 秒）")
         written = copy_reports(campaign, out_dir)
     console.print("报告已复制到本地（S3 服务停止后仍可打开）:")
     for p in written:

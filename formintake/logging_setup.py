@@ -29,6 +29,13 @@ def install_mask_filter(logger: logging.Logger) -> None:
 
 def setup_logging() -> None:
     level = os.environ.get("FORMINTAKE_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # on the handler: Prefect's loggers propagate INFO records to the root
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskPII())
+    root = logging.getLogger()
+    if not any(getattr(h, "_formintake", False) for h in root.handlers):
+        handler._formintake = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
     for name in ("formintake", "prefect.flow_runs", "prefect.task_runs"):
         install_mask_filter(logging.getLogger(name))
