@@ -1,0 +1,55 @@
+"""The intermediate layout model every backend produces and :mod:`extractors.assemble` reads.
+
+A :class:`Layout` is the document as a flat sequence of blocks in reading order: paragraphs (one line
+of text with its evidence) and table rows (cells with their text, evidence and grid column). Merged
+cells appear once: a horizontally merged cell (gridSpan) is one cell at its first grid column, a
+vertically merged cell appears in its first row only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from formintake.models import Evidence, Finding
+
+
+@dataclass
+class Para:
+    text: str
+    evidence: Evidence
+    # PDF only: one box (x0, top, x1, bottom) per character of text, to give a value its own bbox
+    boxes: list[tuple[float, float, float, float]] | None = None
+
+
+@dataclass
+class Cell:
+    text: str  # lines joined with "\n"
+    col: int  # 0-based grid column
+    evidence: Evidence
+    span: int = 1
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    table: int  # 0-based table index in the document
+    row: int  # 0-based row index in that table
+    page: int | None = None
+
+
+Block = Para | Row
+
+
+@dataclass
+class Layout:
+    file_type: str  # "docx" | "pdf"
+    blocks: list[Block] = field(default_factory=list)
+    pages: int | None = None
+    findings: list[Finding] = field(default_factory=list)  # intake findings raised by the backend
+
+    def text(self) -> str:
+        """All text, one block a line (for debugging and FORM_UNRECOGNIZED heuristics)."""
+        out: list[str] = []
+        for b in self.blocks:
+            out.append(b.text if isinstance(b, Para) else " | ".join(c.text for c in b.cells))
+        return "\n".join(out)

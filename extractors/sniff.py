@@ -1,0 +1,132 @@
+"""Tell a file's type from its bytes (never from its name) and refuse what we cannot read.
+
+``sniff(data, filename, size_limit_bytes)`` returns the content kind (``"pdf"`` / ``"docx"`` when the
+file can go to a backend, something else otherwise) and the intake findings raised on the way:
+FILE_CORRUPT, FILE_ENCRYPTED, FILE_TOO_LARGE, FILE_UNSUPPORTED_TYPE, FILE_TYPE_MISMATCH.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+import validators  # noqa: F401  (registers the intake codes)
+from formintake.models import Evidence, Finding
+from validators.registry import make_finding
+
+READABLE = ("pdf", "docx")
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+# what an extension promises
+_EXT_KIND = {
+    ".pdf": "pdf",
+    ".docx": "docx", ".docm": "docx", ".dotx": "docx",
+    ".doc": "ole", ".wps": "ole", ".dot": "ole",
+    ".xlsx": "zip", ".xls": "ole", ".pptx": "zip", ".zip": "zip",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".tif": "image",
+    ".tiff": "image", ".bmp": "image",
+}
+_KIND_ZH = {"pdf": "PDF", "docx": "Word (docx)", "ole": "旧版Office/WPS或加密文档", "zip": "压缩包/其他Office文件",
+            "image": "图片"}
+_FILE = Evidence(method="file")
+
+
+@dataclass
+class Sniffed:
+    kind: str  # "pdf" | "docx" | "ole" | "zip" | "image" | "empty" | "unknown" | ...
+    findings: list[Finding] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def readable(self) -> bool:
+        return self.kind in READABLE and not any(f.severity == "error" for f in self.findings)
+
+
+def _f(code: str, message: str, **kw) -> Finding:
+    return make_finding(code, message=message, evidence=_FILE, **kw)
+
+
+def sniff(data: bytes, filename: str = "", size_limit_bytes: int = 50 * 2**20) -> Sniffed:
+    size = len(data)
+    if size == 0:
+        return Sniffed("empty", [_f("FILE_CORRUPT", "文件为空（0字节），上传可能未完成", message_en="empty file")])
+    if size > size_limit_bytes:
+        return Sniffed("unknown", [_f(
+            "FILE_TOO_LARGE", f"文件大小{size / 2**20:.1f}MB，超过限制{size_limit_bytes / 2**20:.0f}MB",
+            value=size, expected=f"≤{size_limit_bytes}字节", message_en="file larger than the size limit")])
+
+    kind, detail, findings = _content_kind(data, size_limit_bytes)
+    ext = os.path.splitext(filename or "")[1].lower()
+    promised = _EXT_KIND.get(ext)
+    if kind in READABLE and promised is not None and promised != kind and not findings:
+        findings.append(_f(
+            "FILE_TYPE_MISMATCH",
+            f"文件扩展名为“{ext}”，实际内容为{_KIND_ZH[kind]}，已按实际内容读取",
+            value=ext, expected=_KIND_ZH[kind], message_en=f"extension {ext} but content is {kind}"))
+    return Sniffed(kind, findings, detail)
+
+
+def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return "pdf", "", []
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return _zip_kind(data, limit)
+    if data.startswith(OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return "ole", "encrypted", [_f(
+                "FILE_ENCRYPTED", "文件已加密（设置了打开密码），无法读取，请去除密码后重新上传",
+                message_en="password-protected Office file")]
+        return "ole", "legacy", [_f(
+            "FILE_UNSUPPORTED_TYPE", "文件为旧版Word(.doc)或WPS格式，请另存为docx或PDF后重新上传",
+            message_en="legacy .doc/.wps (OLE2) file")]
+    for magic, name in _IMAGES:
+        if data.startswith(magic):
+            return "image", name, [_f(
+                "FILE_UNSUPPORTED_TYPE", f"文件为{name}图片，仅接受docx或PDF格式的申报书",
+                value=name, message_en=f"{name} image")]
+    # a prefix of a known signature: an upload cut short
+    for magic in (b"%PDF-", b"PK\x03\x04", OLE_MAGIC):
+        if len(data) < len(magic) and magic.startswith(data):
+            return "empty", "truncated", [_f("FILE_CORRUPT", "文件不完整（上传被截断）", message_en="truncated file")]
+    if data.lstrip()[:5].lower() == b"{\\rtf":
+        return "rtf", "", [_f("FILE_UNSUPPORTED_TYPE", "文件为RTF格式，请另存为docx或PDF后重新上传", message_en="RTF file")]
+    return "unknown", "", [_f("FILE_UNSUPPORTED_TYPE", "文件内容既不是docx也不是PDF", message_en="neither docx nor PDF")]
+
+
+def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+        return "docx", "badzip", [_f("FILE_CORRUPT", "文件已损坏（压缩结构无法打开），可能上传不完整",
+                                     message_en=f"broken zip: {e}")]
+    names = {i.filename for i in infos}
+    if "word/document.xml" in names:
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > limit:
+            return "docx", "bomb", [_f(
+                "FILE_TOO_LARGE", f"docx解压后大小{unpacked / 2**20:.0f}MB，超过限制{limit / 2**20:.0f}MB",
+                value=unpacked, expected=f"≤{limit}字节", message_en="docx unpacks beyond the size limit")]
+        return "docx", "", []
+    if "xl/workbook.xml" in names:
+        what, en = "Excel表格(xlsx)", "xlsx"
+    elif "ppt/presentation.xml" in names:
+        what, en = "PowerPoint演示文稿(pptx)", "pptx"
+    elif any(n.startswith("Contents/") or n == "mimetype" for n in names):
+        what, en = "WPS/OpenDocument文件", "odf"
+    else:
+        what, en = "压缩包", "zip"
+    return "zip", en, [_f("FILE_UNSUPPORTED_TYPE", f"文件为{what}，仅接受docx或PDF格式的申报书", value=en,
+                          message_en=f"{en} file")]
