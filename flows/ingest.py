@@ -5,6 +5,7 @@ write records and reports, publish ``latest/``. It only orchestrates; the work i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 
@@ -16,9 +17,14 @@ from prefect.concurrency.sync import concurrency
 
 from formintake import pipeline
 from formintake.config import load_campaign, s3_settings
+from formintake.logging_setup import install_mask_filter
 from formintake.reports.masking import mask_pii
 from storage.base import ObjectVersion
 from storage.s3 import S3Store, make_client
+
+# personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
+for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):
+    install_mask_filter(logging.getLogger(_name))
 
 BATCH_SIZE = 8  # documents per task run: a local Prefect server records ~30-40 task runs a second
 STORAGE_RETRIES = dict(retries=3, retry_delay_seconds=[2, 5, 15])
@@ -120,8 +126,14 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
     log = get_run_logger()
     load_campaign(campaign)  # fail fast on a bad configuration
     limit = f"formintake-{campaign}"
+    from prefect.runtime import flow_run as this_run
+
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(limit, 1)
+        # tagged with the campaign however the run was started (CLI, deployment, UI, a test)
+        if this_run.id:
+            wanted = sorted(set(this_run.tags or []) | {"formintake", f"campaign-{campaign}"})
+            client.update_flow_run(this_run.id, tags=wanted)
     # two runs of one campaign never overlap: the second waits for the first
     with concurrency(limit, occupy=1, strict=True):
         run_id = pipeline.new_run_id()
@@ -134,7 +146,10 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
                 docs[doc["vid"]] = doc
         result = finish(plan, docs, run_id, total, started)
         _publish_artifacts(result, campaign)
+    from prefect.runtime import flow_run
+
     summary = {
+        "flow_run_id": str(flow_run.id) if flow_run.id else None,
         "run_id": result.run_id,
         "processed": result.processed,
         "reused": result.reused,

@@ -9,15 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 
-from formintake.samples import base_values
+from formintake.samples import Raw, base_values, truth_of
 from formintake.samples.sample import build_sample
 
 pytestmark = pytest.mark.integration
 
 CAMPAIGN = "2023"
+PHONE = "13812345678（微信同号）"
 
 
 def upload(store, samples):
@@ -47,8 +49,12 @@ def small_batch():
     """Four valid forms in both formats and directions, plus one corrupt upload."""
     from formintake.samples.defects import make_defect
 
+    truth = truth_of(base_values("experience_center", 11, province="江苏省"))
+    del truth["contact_phone"]
     out = [
-        build_sample(base_values("experience_center", 11, province="江苏省"), fmt="docx"),
+        # a phone number written with a note: FIELD_INVALID_FORMAT, whose value must be masked in artifacts
+        build_sample(base_values("experience_center", 11, province="江苏省", contact_phone=Raw(PHONE)), fmt="docx",
+                     truth=truth),
         build_sample(base_values("experience_center", 12, province="江苏省"), fmt="pdf"),
         build_sample(base_values("platform", 13, province="广东省"), fmt="docx"),
         build_sample(base_values("platform", 14, province="浙江省"), fmt="pdf"),
@@ -76,7 +82,8 @@ def test_flow_end_to_end(prefect_api, s3_env):
         wrong = {k: (rec["fields"].get(k), v) for k, v in s.truth.items() if rec["fields"].get(k) != v}
         assert not wrong, f"{s.name}: {wrong}"
         assert rec["source"]["version_id"] and rec["source"]["etag"] and len(rec["source"]["sha256"]) == 64
-        assert rec["status"] in ("accepted", "needs_review"), [f["code"] for f in rec["findings"]]
+        codes = [f["code"] for f in rec["findings"]]
+        assert codes == (["FIELD_INVALID_FORMAT"] if s is good[0] else []), codes
         per_app = read_json(results, f"records/{CAMPAIGN}/{rec['application_id']}.json")
         assert per_app["application_id"] == rec["application_id"]
         assert per_app["evidence"]["uscc"]["method"] in ("docx-table", "pdf-table")
@@ -100,6 +107,38 @@ def test_flow_end_to_end(prefect_api, s3_env):
     assert results.get(f"reports/{CAMPAIGN}/latest/exceptions.html").decode("utf-8") == html
     # the uploads are untouched: same versions as uploaded
     assert len(uploads.list_versions(f"{CAMPAIGN}/")) == 5
+
+    # what ops see in the Prefect UI, read back through the Prefect API
+    check_artifacts_and_logs(summary, good[0])
+
+
+def check_artifacts_and_logs(summary, phone_sample):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+
+    run_id = summary["flow_run_id"]
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(run_id)
+        assert flow_run.name.startswith(f"formintake {CAMPAIGN} ")
+        assert f"campaign-{CAMPAIGN}" in flow_run.tags
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    by_key = {a.key: a for a in arts}
+    key = f"formintake-{CAMPAIGN}"
+    assert {f"{key}-summary", f"{key}-findings", f"{key}-report"} <= set(by_key)
+    md = by_key[f"{key}-summary"].data
+    assert "不予受理" in md or "rejected" in md
+    assert by_key[f"{key}-findings"].type == "table"
+    table = by_key[f"{key}-findings"].data
+    table_text = json.dumps(table, ensure_ascii=False) if not isinstance(table, str) else table
+    assert "FIELD_INVALID_FORMAT" in table_text and "FILE_CORRUPT" in table_text
+    assert "13812345678" not in table_text and "138****5678" in table_text  # masked
+    link = by_key[f"{key}-report"].data  # a link artifact is stored as markdown: [text](url)
+    assert summary["reports"]["exceptions.html"].split("/")[-1] in link and "X-Amz-Signature" in link
+    text = "\n".join(l.message for l in logs)
+    assert "processed" in text and "FILE_CORRUPT" in text
+    assert "13812345678" not in text
+    assert os.environ["FORMINTAKE_S3_SECRET_KEY"] not in text
 
 
 def _codes(rec):
