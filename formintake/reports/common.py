@@ -31,6 +31,22 @@ STATS_ZH = {"processed": "本次处理文件", "reused": "沿用上次结果", "
             "versions": "对象版本数"}
 
 
+def local_time(iso: str | None, tz: str = "Asia/Shanghai") -> str:
+    """An ISO timestamp as reviewers read it: ``2023-09-08 17:30:00`` in the campaign's time zone."""
+    if not iso:
+        return ""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        t = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _int(v: Any, default: int) -> int:
     return default if v is None or v == "" else int(v)
 

@@ -13,6 +13,7 @@ from formintake import __version__
 from formintake.models import DIRECTION_ZH, SEVERITY_ZH, STATUS_ZH
 
 from .common import (
+    local_time,
     CHANGE_ZH,
     REPORT_TITLE_SUFFIX,
     STATUS_SHORT_ZH,
@@ -46,6 +47,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["local_time"] = local_time
     env.globals.update(
         STATUS_ZH=STATUS_ZH, STATUS_SHORT_ZH=STATUS_SHORT_ZH, SEVERITY_ZH=SEVERITY_ZH,
         DIRECTION_ZH=DIRECTION_ZH, CHANGE_ZH=CHANGE_ZH,

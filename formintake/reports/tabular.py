@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from formintake.models import DIRECTION_ZH, STATUS_ZH, Record
 
 from .common import (
+    local_time,
     STATUS_SHORT_ZH,
     STATUS_TILES,
     FindingRow,
@@ -269,7 +270,7 @@ def _summary_sheet(ws: Worksheet, inp: ReportInput) -> None:
     meta = [
         ("通知文号", inp.campaign.notice_number),
         ("运行编号", inp.run_id),
-        ("生成时间", inp.generated_at),
+        ("生成时间（北京时间）", local_time(inp.generated_at, inp.campaign.timezone)),
         ("上次运行", inp.previous_run_id or "（首次运行）"),
         ("申报数（最新版本）", s.applications),
     ]
@@ -340,8 +341,8 @@ def _superseded_rows(records: list[Record], campaign=None) -> list[list[Any]]:
     for rec in sorted(records, key=lambda r: (unit_sort_key(unit_of(r), campaign), r.application_id, r.source.uploaded_at or "")):
         by = rec.superseded_by
         out.append([unit_of(rec), applicant_of(rec), project_of(rec), rec.source.key, rec.source.version_id,
-                    rec.source.uploaded_at, rec.source.sha256, by.key if by else "", by.version_id if by else "",
-                    by.uploaded_at if by else "", rec.application_id])
+                    local_time(rec.source.uploaded_at), rec.source.sha256, by.key if by else "",
+                    by.version_id if by else "", local_time(by.uploaded_at) if by else "", rec.application_id])
     return out
 
 
@@ -399,7 +400,7 @@ def _app_columns() -> list[tuple[str, Any]]:
         ("文件版本", lambda r: r.source.version_id or ""),
         ("sha256", lambda r: r.source.sha256 or ""),
         ("文件大小（字节）", lambda r: r.source.size),
-        ("上传时间", lambda r: r.source.uploaded_at or ""),
+        ("上传时间（北京时间）", lambda r: local_time(r.source.uploaded_at)),
         ("替代的上传", lambda r: " ".join(s.key + (f"@{s.version_id}" if s.version_id else "") for s in r.supersedes)),
         ("被替代为", lambda r: r.superseded_by.key if r.superseded_by else ""),
         ("处理时间", lambda r: r.processed_at),
