@@ -84,12 +84,13 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
 
 
 @task(name="batch rules, records and reports", cache_policy=NO_CACHE, **STORAGE_RETRIES)
-def finish(plan: pipeline.Plan, docs: dict[str, dict], run_id: str, processed: int, started: float) -> pipeline.RunResult:
+def finish(plan: pipeline.Plan, docs: dict[str, dict], run_id: str, processed: int, started: float,
+           started_at: str) -> pipeline.RunResult:
     """Link corrections, run the batch rules, write records and reports, then switch latest/."""
     settings, uploads, results = _stores()
     camp = load_campaign(plan.campaign)
     return pipeline.finish_run(uploads, results, camp, plan, docs, run_id=run_id, processed=processed,
-                               started=started, bucket=settings.uploads_bucket)
+                               started=started, bucket=settings.uploads_bucket, started_at=started_at)
 
 
 def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
@@ -136,7 +137,7 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
             client.update_flow_run(this_run.id, tags=wanted)
     # two runs of one campaign never overlap: the second waits for the first
     with concurrency(limit, occupy=1, strict=True):
-        run_id = pipeline.new_run_id()
+        run_id, started_at = pipeline.new_run_id(), pipeline.now_iso(precise=True)
         log.info("run %s of campaign %s (%s)", run_id, campaign, "full" if full else "incremental")
         plan = plan_uploads(campaign, full)
         docs = dict(plan.known)
@@ -144,7 +145,7 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         for start in range(0, total, BATCH_SIZE):
             for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total):
                 docs[doc["vid"]] = doc
-        result = finish(plan, docs, run_id, total, started)
+        result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)
     from prefect.runtime import flow_run
 

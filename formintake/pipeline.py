@@ -63,8 +63,9 @@ def application_id_for(campaign: str, first_key: str) -> str:
     return f"{campaign}-{hashlib.sha1(first_key.encode('utf-8')).hexdigest()[:10]}"
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+def now_iso(precise: bool = False) -> str:
+    t = dt.datetime.now(dt.timezone.utc)
+    return (t if precise else t.replace(microsecond=0)).isoformat()
 
 
 def new_run_id() -> str:
@@ -306,7 +307,7 @@ def _load_json(store: ObjectStore, key: str, default: Any) -> Any:
 
 def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan: Plan, docs: dict[str, dict], *,
                run_id: str, processed: int, started: float, bucket: str | None = None,
-               write_reports: bool = True) -> RunResult:
+               write_reports: bool = True, started_at: str | None = None) -> RunResult:
     """Link, run the batch rules, write records and reports, then switch ``latest/``."""
     from formintake import reports
     from formintake.status import compute_status
@@ -406,7 +407,8 @@ def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, p
     for name, (data, ctype) in files.items():
         results.put(layout.latest(name), data, ctype)
     results.put(layout.latest("manifest.json"), dumps(manifest), "application/json")
-    runs["runs"].append({"run_id": run_id, "digest": digest, "baseline": baseline_id, "completed_at": now_iso(),
+    runs["runs"].append({"run_id": run_id, "digest": digest, "baseline": baseline_id,
+                         "started_at": started_at, "completed_at": now_iso(precise=True),
                          "processed": processed, "reused": len(plan.known), "counts": counts})
     runs["runs"] = runs["runs"][-200:]
     results.put(layout.runs, dumps(runs), "application/json")
@@ -446,7 +448,7 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
                  full: bool = False, run_id: str | None = None, bucket: str | None = None,
                  progress: Callable[[int, int, str], None] | None = None) -> RunResult:
     """The whole pipeline in-process: what `formintake check` runs, and what the flow orchestrates."""
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), now_iso(precise=True)
     run_id = run_id or new_run_id()
     plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full)
     docs = dict(plan.known)
@@ -458,7 +460,7 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
         if progress:
             progress(i, len(plan.new), v.key)
     return finish_run(uploads, results, campaign, plan, docs, run_id=run_id, processed=len(plan.new),
-                      started=started, bucket=bucket)
+                      started=started, bucket=bucket, started_at=started_at)
 
 
 def _previous_docs(results: ObjectStore, campaign: Campaign, versions: Iterable[ObjectVersion]) -> dict[str, dict]:

@@ -253,3 +253,31 @@ def test_killed_run_leaves_latest_intact_and_next_run_finishes(prefect_api, tmp_
         assert read_json(results, f"reports/{CAMPAIGN}/latest/manifest.json")["run_id"] == run3["run_id"]
     finally:
         server.stop()
+
+
+def test_two_runs_of_one_campaign_never_overlap(prefect_api, s3_env):
+    """Two `formintake run` processes started together: the second waits for the first (a Prefect
+    global concurrency limit), and sees the first one's work."""
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    uploads, results = s3_env
+    upload(uploads, [build_sample(base_values("platform", 51 + i, province="山东省"), fmt=("docx", "pdf")[i % 2])
+                     for i in range(8)])
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
+    procs = [subprocess.Popen([sys.executable, "-m", "formintake.cli", "run"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    summaries = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
+    assert sorted(s["processed"] for s in summaries) == [0, 8]  # the second saw the first's work
+    runs = read_json(results, f"state/{CAMPAIGN}/runs.json")["runs"]
+    assert len(runs) == 2
+    first, second = sorted(runs, key=lambda r: r["started_at"])
+    assert first["completed_at"] <= second["started_at"]
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(f"formintake-{CAMPAIGN}")
+    assert limit.limit == 1 and limit.active_slots == 0
