@@ -58,12 +58,17 @@ def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
     log = get_run_logger()
     log.info("%d object versions under %s/: %d to extract (%s), %d unchanged since an earlier run (reused)",
              len(plan.versions), campaign_id, len(plan.new), "full re-run" if full else "new or changed", len(plan.known))
+    if plan.known:
+        keys = [f"{d['record']['source']['key']}@{d['record']['source'].get('version_id')}" for d in plan.known.values()]
+        log.info("reused (same version id and ETag as processed in run %s…): %s%s",
+                 min(d.get("processed_run", "?") for d in plan.known.values()),
+                 ", ".join(mask_pii(k) for k in keys[:50]), f" … and {len(keys) - 50} more" if len(keys) > 50 else "")
     return plan
 
 
 @task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
 def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
-                  total: int) -> list[dict]:
+                  total: int, same_content: dict | None = None) -> list[dict]:
     """Extract and run the per-application rules on a batch of object versions."""
     settings, uploads, results = _stores()
     camp = load_campaign(campaign_id)
@@ -72,11 +77,14 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
     out = []
     for i, v in enumerate(versions, 1):
         doc = pipeline.process_version(uploads, results, v, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
-                                       previous=previous.get(pipeline.version_id_of(v)), bucket=settings.uploads_bucket)
+                                       previous=previous.get(pipeline.version_id_of(v)), bucket=settings.uploads_bucket,
+                                       same_content=same_content)
         rec = doc["record"]
         codes = sorted({f["code"] for f in rec["findings"]})
-        log.info("processed %s (version %s): %s, %d ms%s", mask_pii(v.key), v.version_id, rec["status"],
-                 doc["extract_ms"], f", findings {', '.join(codes)}" if codes else "")
+        how = f"same bytes as {doc['same_content_as']}, extraction reused" if doc.get("same_content_as") \
+            else f"{doc['extract_ms']:.0f} ms"
+        log.info("processed %s (version %s): %s, %s%s", mask_pii(v.key), v.version_id, rec["status"],
+                 how, f", findings {', '.join(codes)}" if codes else "")
         out.append(doc)
         if progress_hook:
             progress_hook(done_before + i, total, v.key)
@@ -142,8 +150,9 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         plan = plan_uploads(campaign, full)
         docs = dict(plan.known)
         total = len(plan.new)
+        twins = {} if full else pipeline.same_content_index(plan.known.values())
         for start in range(0, total, BATCH_SIZE):
-            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total):
+            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total, twins):
                 docs[doc["vid"]] = doc
         result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)

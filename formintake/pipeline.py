@@ -193,8 +193,12 @@ def build_record(form: ExtractedForm, findings: list[Finding], source: SourceInf
 
 def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion, campaign: Campaign, *,
                     uploads_prefix: str, run_id: str, previous: dict | None = None,
-                    bucket: str | None = None) -> dict:
-    """Read, extract and check one object version; store its version record; return it (JSON dict)."""
+                    bucket: str | None = None, same_content: dict[tuple[str, str], dict] | None = None) -> dict:
+    """Read, extract and check one object version; store its version record; return it (JSON dict).
+
+    ``same_content`` maps (key, sha256) to an already processed version: a new version of a key whose
+    bytes are identical to an earlier one (a re-upload of the same file) reuses that extraction.
+    """
     layout = Layout(campaign.id)
     vid = version_id_of(v)
     started = time.perf_counter()
@@ -204,19 +208,37 @@ def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion
     )
     data = uploads.get(v.key, v.version_id)
     source.sha256 = hashlib.sha256(data).hexdigest()
-    form, findings = extract_and_check(data, PurePosixPath(v.key).name, campaign,
-                                       recommender_path=source.recommender_path, uploaded_at=v.last_modified)
-    record = build_record(form, findings, source, campaign)
+    twin = (same_content or {}).get((v.key, source.sha256))
+    if twin is not None:
+        record = Record.model_validate(twin["record"])
+        record.source = source
+        reused_from = twin["vid"]
+    else:
+        form, findings = extract_and_check(data, PurePosixPath(v.key).name, campaign,
+                                           recommender_path=source.recommender_path, uploaded_at=v.last_modified)
+        record = build_record(form, findings, source, campaign)
+        reused_from = None
     doc = {
         "vid": vid,
         # a --full re-run keeps when the version was first taken in: corrections are judged by it
         "first_seen_run": (previous or {}).get("first_seen_run") or run_id,
         "processed_run": run_id,
         "extract_ms": round((time.perf_counter() - started) * 1000, 1),
+        "same_content_as": reused_from,
         "record": record.model_dump(mode="json"),
     }
     results.put(layout.version_record(vid), dumps(doc), "application/json")
     return doc
+
+
+def same_content_index(docs: Iterable[dict]) -> dict[tuple[str, str], dict]:
+    """(key, sha256) -> version doc, for reusing the extraction of a re-uploaded identical file."""
+    out = {}
+    for d in docs:
+        src = d["record"]["source"]
+        if src.get("sha256"):
+            out.setdefault((src["key"], src["sha256"]), d)
+    return out
 
 
 def dumps(obj: Any) -> bytes:
@@ -453,9 +475,10 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
     plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full)
     docs = dict(plan.known)
     previous = _previous_docs(results, campaign, plan.new) if full else {}
+    twins = {} if full else same_content_index(plan.known.values())
     for i, v in enumerate(plan.new, 1):
         doc = process_version(uploads, results, v, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
-                              previous=previous.get(version_id_of(v)), bucket=bucket)
+                              previous=previous.get(version_id_of(v)), bucket=bucket, same_content=twins)
         docs[doc["vid"]] = doc
         if progress:
             progress(i, len(plan.new), v.key)
