@@ -153,7 +153,11 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
 def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recommender_path: str | None = None,
                       uploaded_at: str | None = None) -> tuple[ExtractedForm, list[Finding]]:
     """Extract one file and run every per-application rule. Never raises for bad input."""
-    form = extractors.extract(
+    from extractors.isolated import isolation_enabled, shared_extractor
+
+    # in a worker process with a hard time limit (FILE_TIMEOUT), unless FORMINTAKE_ISOLATE=0
+    extract = shared_extractor().extract if isolation_enabled() else extractors.extract
+    form = extract(
         data,
         filename,
         size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
