@@ -20,14 +20,23 @@ from formintake.config import load_campaign, s3_settings
 from formintake.logging_setup import install_mask_filter
 from formintake.reports.masking import mask_pii
 from storage.base import ObjectVersion
-from storage.s3 import S3Store, make_client
+from storage.s3 import S3Store, is_transient, make_client, make_presign_client
 
 # personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
 for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):
     install_mask_filter(logging.getLogger(_name))
 
 BATCH_SIZE = 8  # documents per task run: a local Prefect server records ~30-40 task runs a second
-STORAGE_RETRIES = dict(retries=3, retry_delay_seconds=[2, 5, 15])
+def _retry_transient(task, task_run, state) -> bool:
+    """Retry a task only for storage/network trouble; a bug or a bad configuration fails at once."""
+    try:
+        state.result()
+    except Exception as exc:  # the task's exception
+        return is_transient(exc) or isinstance(exc, (ConnectionError, TimeoutError))
+    return False
+
+
+STORAGE_RETRIES = dict(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_transient)
 
 # set by the CLI to draw a progress bar; (done, total, key)
 progress_hook: Callable[[int, int, str], None] | None = None
@@ -37,7 +46,8 @@ def _stores():
     settings = s3_settings()
     client = make_client(settings)
     uploads = S3Store(client, settings.uploads_bucket)
-    results = S3Store(client, settings.results_bucket, settings.results_prefix)
+    results = S3Store(client, settings.results_bucket, settings.results_prefix,
+                      presign_client=make_presign_client(settings))
     return settings, uploads, results
 
 

@@ -185,6 +185,8 @@ class S3Settings(BaseModel):
     uploads_bucket: str = "uploads"
     results_bucket: str = "results"
     results_prefix: str = ""  # results may live under a prefix of a bucket (e.g. the uploads bucket)
+    public_endpoint: str | None = None  # host:port (or URL) people use to open presigned report links
+    region: str = "us-east-1"
 
 
 def _load_dotenv() -> None:
@@ -211,6 +213,8 @@ def s3_settings() -> S3Settings:
         uploads_bucket=env.get("FORMINTAKE_UPLOADS_BUCKET", "uploads"),
         results_bucket=env.get("FORMINTAKE_RESULTS_BUCKET", "results"),
         results_prefix=env.get("FORMINTAKE_RESULTS_PREFIX", "").strip("/"),
+        public_endpoint=env.get("FORMINTAKE_S3_PUBLIC_ENDPOINT") or None,
+        region=env.get("FORMINTAKE_S3_REGION", "us-east-1"),
     )
 
 

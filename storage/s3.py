@@ -209,6 +209,16 @@ def make_client(settings: "S3Settings", *, connect_timeout: float = 5.0, read_ti
         raise ConfigError(f"bad FORMINTAKE_S3_ENDPOINT {settings.endpoint!r}: {exc}") from exc
 
 
+def make_presign_client(settings: "S3Settings") -> Minio | None:
+    """A client for FORMINTAKE_S3_PUBLIC_ENDPOINT, used only to sign links (no request is sent)."""
+    if not settings.public_endpoint:
+        return None
+    endpoint, secure = _split_endpoint(settings.public_endpoint, settings.secure)
+    # a fixed region: presigning then needs no round trip to a host the pipeline may not reach
+    return Minio(endpoint, access_key=settings.access_key or None, secret_key=settings.secret_key or None,
+                 secure=secure, region=settings.region)
+
+
 def from_settings(settings: "S3Settings", bucket: str, prefix: str = "") -> "S3Store":
     """An S3Store on ``bucket`` (under ``prefix``) of the configured server."""
     return S3Store(make_client(settings), bucket, prefix)
@@ -220,8 +230,12 @@ def from_settings(settings: "S3Settings", bucket: str, prefix: str = "") -> "S3S
 class S3Store:
     """A bucket, or a prefix of one. Keys are relative to the prefix."""
 
-    def __init__(self, client: Minio, bucket: str, prefix: str = "", *, attempts: int = 5, base: float = 0.2) -> None:
+    def __init__(self, client: Minio, bucket: str, prefix: str = "", *, attempts: int = 5, base: float = 0.2,
+                 presign_client: Minio | None = None) -> None:
         self.client = client
+        # presigned links for people may need another host than the one the pipeline reaches
+        # (FORMINTAKE_S3_PUBLIC_ENDPOINT, e.g. behind a proxy or outside a compose network)
+        self.presign_client = presign_client or client
         self.bucket = bucket
         p = (prefix or "").strip("/")
         self.prefix = f"{p}/" if p else ""
@@ -346,7 +360,7 @@ class S3Store:
         """A presigned GET URL valid for 7 days (carries the access key id and a signature, never the secret)."""
         name = self._full(key)
         return self._retry(
-            lambda: self.client.presigned_get_object(self.bucket, name, expires=PRESIGN_EXPIRY),
+            lambda: self.presign_client.presigned_get_object(self.bucket, name, expires=PRESIGN_EXPIRY),
             f"presign {self.bucket}/{name}",
         )
 

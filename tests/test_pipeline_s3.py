@@ -53,3 +53,21 @@ def test_changed_bytes_under_the_same_key_are_extracted_again(s3_buckets):
     rec = second.records[0]
     assert rec.findings == [] and [f.code for f in rec.resolved_findings] == ["CENTER_AREA_BELOW_300"]
     assert rec.resolved_findings[0].change == "resolved"
+
+
+def test_report_links_can_name_a_public_endpoint(s3_server, s3_buckets):
+    """Links for people may need another host than the one the pipeline reaches (compose, proxies)."""
+    import urllib.request
+
+    from storage.s3 import S3Store, make_presign_client
+
+    _, results = s3_buckets
+    results.put("reports/2023/latest/exceptions.html", "报告".encode())
+    direct = results.url("reports/2023/latest/exceptions.html")
+    assert urllib.request.urlopen(direct, timeout=10).read().decode() == "报告"  # a real, working link
+
+    settings = s3_server.settings(public_endpoint="https://reports.example.gov.cn")
+    public = S3Store(results.client, results.bucket, presign_client=make_presign_client(settings))
+    link = public.url("reports/2023/latest/exceptions.html")
+    assert link.startswith("https://reports.example.gov.cn/") and "X-Amz-Signature=" in link
+    assert settings.secret_key not in link
