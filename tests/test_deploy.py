@@ -14,9 +14,11 @@ DEPLOY = ROOT / "deploy"
 
 
 def _config_variables() -> set[str]:
-    """Every FORMINTAKE_* name formintake/config.py reads (string literals in its source)."""
-    tree = ast.parse((ROOT / "formintake" / "config.py").read_text(encoding="utf-8"))
-    names = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    """Every FORMINTAKE_* name the pipeline reads (string literals in config.py and extractors/isolated.py)."""
+    names = set()
+    for path in (ROOT / "formintake" / "config.py", ROOT / "extractors" / "isolated.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     return {n for n in names if re.fullmatch(r"FORMINTAKE_[A-Z0-9_]+", n)}
 
 
