@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import time
 
 import pytest
 
@@ -122,7 +123,13 @@ def check_artifacts_and_logs(summary, phone_sample):
         assert flow_run.name.startswith(f"formintake {CAMPAIGN} ")
         assert f"campaign-{CAMPAIGN}" in flow_run.tags
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        # run logs reach the API in batches from a background worker: wait until the last one is in
+        deadline = time.monotonic() + 30
+        while True:
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            if any("complete:" in entry.message for entry in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     by_key = {a.key: a for a in arts}
     key = f"formintake-{CAMPAIGN}"
     assert {f"{key}-summary", f"{key}-findings", f"{key}-report"} <= set(by_key)
