@@ -122,7 +122,9 @@ class Plan:
     versions: list[ObjectVersion]  # every version under the campaign, oldest first
     new: list[ObjectVersion]  # to extract in this run
     known: dict[str, dict]  # vid -> stored version record (JSON) for the rest
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (key, why) never silent
+    # versions seen by an earlier run that the store no longer lists although their key is still there
+    # (a file overwritten in a local folder: no version history). They stay in the history as superseded.
+    earlier: dict[str, dict] = field(default_factory=dict)
 
 
 def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool) -> Plan:
@@ -144,7 +146,17 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
                 known[vid] = rec
                 continue
         new.append(v)
-    return Plan(campaign.id, uploads_prefix, versions, new, known)
+    current = {version_id_of(v) for v in versions}
+    keys = {v.key for v in versions}
+    earlier: dict[str, dict] = {}
+    for vid in sorted(set(stored) - current):
+        try:
+            doc = json.loads(results.get(stored[vid]))
+        except Exception:
+            continue
+        if doc.get("record", {}).get("source", {}).get("key") in keys:
+            earlier[vid] = doc
+    return Plan(campaign.id, uploads_prefix, versions, new, known, earlier)
 
 
 # --------------------------------------------------------------------------- step 2: process one version
@@ -342,6 +354,8 @@ def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, p
 
     layout = Layout(campaign.id)
     ordered = [docs[vid] for vid in (version_id_of(v) for v in plan.versions) if vid in docs]
+    if plan.earlier:  # earlier versions of a key come before its current one (stable sort)
+        ordered = sorted(list(plan.earlier.values()) + ordered, key=lambda d: d["record"]["source"]["uploaded_at"] or "")
     chains = link_versions(ordered, campaign)
 
     current: list[Record] = []

@@ -99,3 +99,21 @@ def test_styles_extract_the_same_truth(style, fmt):
     wrong = {k: (form.value(k), v) for k, v in sample.truth.items() if form.value(k) != v}
     assert not wrong
     assert [f.code for f in findings] == []
+
+
+def test_file_replaced_in_a_local_folder_supersedes_the_earlier_one(tmp_path):
+    """A local folder keeps no version history: the earlier version's record stays, as superseded."""
+    v = base_values("experience_center", 70, area_sqm=260.0)
+    s = build_sample(v, fmt="docx")
+    write_samples(tmp_path / "in", [s])
+    uploads, results = LocalStore(tmp_path / "in"), LocalStore(tmp_path / "out")
+    first = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    (tmp_path / "in" / s.path).write_bytes(build_sample(dict(v, area_sqm=330.0), fmt="docx").data)
+    second = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    assert second.processed == 1
+    assert [r.application_id for r in second.records] == [first.records[0].application_id]
+    assert [r.status for r in second.superseded] == ["superseded"]
+    assert second.superseded[0].source.etag == first.records[0].source.etag
+    assert [f.code for f in second.records[0].resolved_findings] == ["CENTER_AREA_BELOW_300"]
+    again = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    assert again.processed == 0 and len(again.superseded) == 1
