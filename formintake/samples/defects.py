@@ -58,6 +58,8 @@ DEFECT_DIRECTION = {
     "CENTER_FUNCTIONS_INCOMPLETE": "experience_center", "CENTER_NO_TECH": "experience_center",
     "APPLICANT_NOT_PRC_REGISTERED": "experience_center",  # the center's city stays in the recommender's region
 }
+# not a secret: the password of the generated FILE_ENCRYPTED sample PDF
+ENCRYPTED_SAMPLE_PASSWORD = "xxxf2023"
 # upper bound of the unpacked size of the FILE_TOO_LARGE docx (default limit 50 MB)
 ZIP_BOMB_BYTES = 64 * 1024 * 1024
 
@@ -193,7 +195,7 @@ def _intake_sample(code: str, v: dict[str, Any], style: RenderStyle, fmt: str, s
         return sample(f"{stem}.docx", "docx", data[: len(data) // 2])  # truncated zip: no central directory
     if code == "FILE_ENCRYPTED":
         if fmt == "pdf":
-            return sample(f"{stem}.pdf", "pdf", render_pdf(v, style, encrypt_password="xxxf2023"))
+            return sample(f"{stem}.pdf", "pdf", render_pdf(v, style, encrypt_password=ENCRYPTED_SAMPLE_PASSWORD))
         return sample(f"{stem}.docx", "ole", make_ole_encrypted())
     if code == "FILE_TOO_LARGE":
         if fmt == "pdf":  # a real form plus an incompressible scan page (~0.5 MB): test with a small limit
