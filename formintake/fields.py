@@ -6,7 +6,7 @@ and the completeness rules read ``required``. Keys are a contract: add fields, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 FieldType = Literal["text", "integer", "decimal", "date", "enum", "set", "year", "email", "phone", "postcode", "uscc"]

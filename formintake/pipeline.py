@@ -34,7 +34,7 @@ from formintake import __version__
 from formintake.config import Campaign
 from formintake.models import ExtractedForm, Finding, Record, SourceInfo
 from storage.base import ObjectStore, ObjectVersion
-from validators.registry import RuleContext, make_finding, run_application_rules
+from validators.registry import RuleContext, run_application_rules
 from validators.text import name_key
 
 log = logging.getLogger("formintake")

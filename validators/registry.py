@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from formintake.config import Campaign
-from formintake.models import Evidence, ExtractedForm, Finding, Record, Severity
+from formintake.models import Evidence, ExtractedForm, Finding, Severity
 
 Scope = Literal["intake", "application", "batch"]
 
