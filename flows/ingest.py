@@ -78,26 +78,25 @@ def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
 
 @task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
 def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
-                  total: int, same_content: dict | None = None) -> list[dict]:
+                  total: int, known: dict[str, dict]) -> list[dict]:
     """Extract and run the per-application rules on a batch of object versions."""
     settings, uploads, results = _stores()
     camp = load_campaign(campaign_id)
     log = get_run_logger()
-    previous = pipeline._previous_docs(results, camp, versions) if full else {}
     out = []
-    for i, v in enumerate(versions, 1):
-        doc = pipeline.process_version(uploads, results, v, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
-                                       previous=previous.get(pipeline.version_id_of(v)), bucket=settings.uploads_bucket,
-                                       same_content=same_content)
+    docs = pipeline.process_versions(uploads, results, versions, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
+                                     full=full, known=known, bucket=settings.uploads_bucket)
+    for i, doc in enumerate(docs, 1):
         rec = doc["record"]
+        src = rec["source"]
         codes = sorted({f["code"] for f in rec["findings"]})
         how = f"same bytes as {doc['same_content_as']}, extraction reused" if doc.get("same_content_as") \
             else f"{doc['extract_ms']:.0f} ms"
-        log.info("processed %s (version %s): %s, %s%s", mask_pii(v.key), v.version_id, rec["status"],
+        log.info("processed %s (version %s): %s, %s%s", mask_pii(src["key"]), src["version_id"], rec["status"],
                  how, f", findings {', '.join(codes)}" if codes else "")
         out.append(doc)
         if progress_hook:
-            progress_hook(done_before + i, total, v.key)
+            progress_hook(done_before + i, total, src["key"])
     return out
 
 
@@ -160,9 +159,8 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         plan = plan_uploads(campaign, full)
         docs = dict(plan.known)
         total = len(plan.new)
-        twins = {} if full else pipeline.same_content_index(plan.known.values())
         for start in range(0, total, BATCH_SIZE):
-            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total, twins):
+            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total, plan.known):
                 docs[doc["vid"]] = doc
         result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)

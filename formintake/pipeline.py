@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -492,25 +492,32 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
     run_id = run_id or new_run_id()
     plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full)
     docs = dict(plan.known)
-    previous = _previous_docs(results, campaign, plan.new) if full else {}
-    twins = {} if full else same_content_index(plan.known.values())
-    for i, v in enumerate(plan.new, 1):
-        doc = process_version(uploads, results, v, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
-                              previous=previous.get(version_id_of(v)), bucket=bucket, same_content=twins)
+    versions = process_versions(uploads, results, plan.new, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
+                                full=full, known=plan.known, bucket=bucket)
+    for i, doc in enumerate(versions, 1):
         docs[doc["vid"]] = doc
         if progress:
-            progress(i, len(plan.new), v.key)
+            progress(i, len(plan.new), doc["record"]["source"]["key"])
     return finish_run(uploads, results, campaign, plan, docs, run_id=run_id, processed=len(plan.new),
                       started=started, bucket=bucket, started_at=started_at)
 
 
-def _previous_docs(results: ObjectStore, campaign: Campaign, versions: Iterable[ObjectVersion]) -> dict[str, dict]:
+def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[ObjectVersion], campaign: Campaign, *,
+                     uploads_prefix: str, run_id: str, full: bool, known: dict[str, dict],
+                     bucket: str | None = None) -> Iterator[dict]:
+    """``process_version`` over some versions, in order, yielding each stored version doc.
+
+    A ``full`` re-run keeps each version's first-seen run from its earlier doc; an incremental run
+    reuses the extraction of a re-uploaded identical file (``known``: the plan's unchanged versions).
+    """
     layout = Layout(campaign.id)
-    out = {}
+    twins = {} if full else same_content_index(known.values())
     for v in versions:
-        vid = version_id_of(v)
-        try:
-            out[vid] = json.loads(results.get(layout.version_record(vid)))
-        except KeyError:
-            pass
-    return out
+        previous = None
+        if full:
+            try:
+                previous = json.loads(results.get(layout.version_record(version_id_of(v))))
+            except KeyError:
+                pass
+        yield process_version(uploads, results, v, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
+                              previous=previous, bucket=bucket, same_content=twins)
