@@ -72,34 +72,24 @@ class IsolatedExtractor:
     def submit(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float) -> cf.Future:
         return self._ensure().submit(_extract_in_worker, data, filename, size_limit_bytes, timeout_s)
 
-    def result(self, future: cf.Future, filename: str, timeout_s: float, started: float) -> ExtractedForm:
+    def _wait(self, future: cf.Future, filename: str, timeout_s: float, started: float) -> ExtractedForm:
         remaining = max(0.1, timeout_s + _GRACE_S - (time.monotonic() - started))
         try:
             return future.result(timeout=remaining)
         except cf.TimeoutError:
             self._kill()
             return _timeout_form(filename, timeout_s)
-        except cf.process.BrokenProcessPool:
-            # a worker died (killed for another document, or crashed on this one): try once in a fresh pool
-            self._kill()
-            fut = self.submit_again(future)
-            if fut is None:
-                raise
-            return self.result(fut, filename, timeout_s, time.monotonic())
-
-    def submit_again(self, future: cf.Future) -> cf.Future | None:
-        args = getattr(future, "_formintake_args", None)
-        if args is None:
-            return None
-        fut = self.submit(*args[:2], size_limit_bytes=args[2], timeout_s=args[3])
-        fut._formintake_args = None  # type: ignore[attr-defined]  (only one retry)
-        return fut
 
     def extract(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
         started = time.monotonic()
-        fut = self.submit(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
-        fut._formintake_args = (data, filename, size_limit_bytes, timeout_s)  # type: ignore[attr-defined]
-        form = self.result(fut, filename, timeout_s, started)
+        try:
+            fut = self.submit(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
+            form = self._wait(fut, filename, timeout_s, started)
+        except cf.process.BrokenProcessPool:
+            # a worker died (killed for another document, or crashed): once more in a fresh pool
+            self._kill()
+            fut = self.submit(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
+            form = self._wait(fut, filename, timeout_s, time.monotonic())
         form.extract_ms = round((time.monotonic() - started) * 1000, 2)
         return form
 

@@ -149,10 +149,10 @@ def _run_flow(campaign: str, full: bool, console) -> dict:
 def cmd_run(args) -> int:
     _require_s3()
     load_campaign(args.campaign)
-    from formintake.demo import prefect_for_demo
+    from formintake.demo import prefect_api
 
     console = _console()
-    with prefect_for_demo(console):  # the configured Prefect API, else Prefect's temporary local server
+    with prefect_api(console):  # the configured Prefect API, else Prefect's temporary local server
         summary = _run_flow(args.campaign, args.full, console)
     s = s3_settings()
     _print_result(console, summary, f"s3://{s.results_bucket}/{summary['reports'].get('exceptions.html', '')}")

@@ -49,7 +49,7 @@ def s3_for_demo(console):
 
 
 @contextlib.contextmanager
-def prefect_for_demo(console):
+def prefect_api(console):
     """Use the configured Prefect API, or Prefect's own temporary local server (ephemeral mode).
 
     The ephemeral server keeps its database in PREFECT_HOME (default ~/.prefect), so the demo's flow
@@ -101,7 +101,7 @@ def copy_reports(campaign: str, out_dir: Path) -> list[Path]:
 def run_demo(out_dir: Path, console, campaign: str = "2023") -> int:
     from formintake.cli import _print_result, _run_flow
 
-    with s3_for_demo(console), prefect_for_demo(console):
+    with s3_for_demo(console), prefect_api(console):
         upload_demo_batch(campaign, console)
         summary = _run_flow(campaign, False, console)
         s = s3_settings()

@@ -470,15 +470,10 @@ def _load_json_bytes(store: ObjectStore, key: str) -> bytes | None:
         return None
 
 
-def _quota_rows(qu: Any) -> tuple[list[dict], list[dict]]:
-    """Adapt validators.batch.quota_usage to the report rows."""
-    units = qu.get("units", []) if isinstance(qu, dict) else []
-    cities = qu.get("cities", []) if isinstance(qu, dict) else []
-    if isinstance(units, dict):
-        units = [{"unit": k, **v} for k, v in units.items()]
-    if isinstance(cities, dict):
-        cities = [{"city": k, **v} for k, v in cities.items()]
-    return list(units), list(cities)
+def _quota_rows(qu: dict) -> tuple[list[dict], list[dict]]:
+    """validators.batch.quota_usage ({unit: {...}}, {city: {...}}) as the report's rows."""
+    return ([{"unit": k, **v} for k, v in qu["units"].items()],
+            [{"city": k, **v} for k, v in qu["cities"].items()])
 
 
 # --------------------------------------------------------------------------- one whole run (no Prefect)
