@@ -23,7 +23,7 @@ def _close_isolated() -> float:
     They are forkserver children, not ours, so getrusage(RUSAGE_CHILDREN) never sees them: read /proc."""
     peak = 0.0
     try:
-        from extractors.isolated import shared_extractor
+        from formintake.extractors.isolated import shared_extractor
 
         ext = shared_extractor()
         pool = getattr(ext, "_pool", None)
@@ -102,7 +102,7 @@ def _extract_case(fmt: str, direction: str, seed: int, repeat: int, mode: str) -
 def _campaign_case(src: str, out: str) -> dict:
     from formintake import pipeline
     from formintake.config import load_campaign
-    from storage.local import LocalStore
+    from formintake.storage.local import LocalStore
 
     campaign = load_campaign("2023")
     uploads, results = LocalStore(src), LocalStore(out)

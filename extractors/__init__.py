@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import validators  # noqa: F401  (registers the intake codes)
-from extractors.assemble import assemble
-from extractors.docx import read_docx
-from extractors.layout import Layout
-from extractors.pdf import read_pdf
-from extractors.sniff import sniff
+from formintake import validators  # noqa: F401  (registers the intake codes)
+from formintake.extractors.assemble import assemble
+from formintake.extractors.docx import read_docx
+from formintake.extractors.layout import Layout
+from formintake.extractors.pdf import read_pdf
+from formintake.extractors.sniff import sniff
 from formintake.models import Evidence, ExtractedForm
-from validators.registry import make_finding
+from formintake.validators.registry import make_finding
 
 __all__ = ["extract", "BACKENDS", "sniff", "assemble"]
 

@@ -13,11 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from extractors.layout import Layout, Para, Row
-from extractors.normalize import clean_text, is_placeholder, normalize, parse_date
+from formintake.extractors.layout import Layout, Para, Row
+from formintake.extractors.normalize import clean_text, is_placeholder, normalize, parse_date
 from formintake.fields import BY_KEY, DIRECTION_OPTIONS, FIELDS, FieldSpec
 from formintake.models import Evidence, ExtractedForm, FieldValue
-from validators.registry import make_finding
+from formintake.validators.registry import make_finding
 
 TITLE = "新型信息消费示范项目申报书"
 DIRECTION_BY_ZH = {"用户过亿信息消费大平台": "platform", "信息消费体验中心": "experience_center"}
@@ -523,7 +523,7 @@ def _direction(form: ExtractedForm, a: _Assembler, cover_text: str) -> None:
     box_dirs: list[str] = []
     box_fv = None
     if box is not None:
-        from extractors.checkbox import read_choices
+        from formintake.extractors.checkbox import read_choices
 
         chosen = read_choices(box.raw, DIRECTION_OPTIONS).chosen
         box_dirs = [DIRECTION_BY_ZH[c] for c in chosen]

@@ -19,9 +19,9 @@ import zipfile
 
 from lxml import etree
 
-from extractors.layout import Cell, Layout, Para, Row
+from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
-from validators.registry import make_finding
+from formintake.validators.registry import make_finding
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"

@@ -29,13 +29,13 @@ def isolation_enabled() -> bool:
 
 
 def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
-    import extractors
+    from formintake import extractors
 
     return extractors.extract(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
 
 
 def _timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
-    from validators.registry import make_finding
+    from formintake.validators.registry import make_finding
 
     form = ExtractedForm(source=filename)
     form.intake_findings.append(make_finding(
@@ -56,7 +56,7 @@ class IsolatedExtractor:
         with self._lock:
             if self._pool is None:
                 ctx = mp.get_context("forkserver")
-                ctx.set_forkserver_preload(["extractors", "formintake.models", "validators"])
+                ctx.set_forkserver_preload(["formintake.extractors", "formintake.models", "formintake.validators"])
                 self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
             return self._pool
 

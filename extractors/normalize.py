@@ -18,7 +18,7 @@ import unicodedata
 
 import cn2an
 
-from extractors.checkbox import read_choices
+from formintake.extractors.checkbox import read_choices
 from formintake.fields import FieldSpec
 
 Result = tuple[object, str, str | None]

@@ -23,9 +23,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from pdfplumber.table import TableFinder
 
-from extractors.layout import Cell, Layout, Para, Row
+from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
-from validators.registry import make_finding
+from formintake.validators.registry import make_finding
 
 # OCR hook: (page image as PNG bytes, page width pt, page height pt) -> lines of (text, bbox in pt)
 OcrFunc = Callable[[bytes, float, float], list[tuple[str, tuple[float, float, float, float]]]]

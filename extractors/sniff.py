@@ -12,9 +12,9 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 
-import validators  # noqa: F401  (registers the intake codes)
+from formintake import validators  # noqa: F401  (registers the intake codes)
 from formintake.models import Evidence, Finding
-from validators.registry import make_finding
+from formintake.validators.registry import make_finding
 
 READABLE = ("pdf", "docx")
 

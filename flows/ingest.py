@@ -19,8 +19,8 @@ from formintake import pipeline
 from formintake.config import load_campaign, s3_settings
 from formintake.logging_setup import install_mask_filter
 from formintake.reports.masking import mask_pii
-from storage.base import ObjectVersion
-from storage.s3 import S3Store, is_transient, make_client, make_presign_client
+from formintake.storage.base import ObjectVersion
+from formintake.storage.s3 import S3Store, is_transient, make_client, make_presign_client
 
 # personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
 for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):

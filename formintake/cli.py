@@ -94,7 +94,7 @@ def _print_result(console, result, where: str) -> None:
 
 def cmd_check(args) -> int:
     from formintake import pipeline
-    from storage.local import LocalStore
+    from formintake.storage.local import LocalStore
 
     src = Path(args.dir)
     if not src.is_dir():
@@ -130,7 +130,7 @@ def _require_s3():
 def _run_flow(campaign: str, full: bool, console) -> dict:
     from prefect import tags
 
-    from flows import ingest as ingest_mod
+    from formintake.flows import ingest as ingest_mod
 
     with _progress(console, "提取与检查") as prog:
         task = prog.add_task("", total=None)
@@ -185,11 +185,11 @@ def cmd_waive(args) -> int:
 
     campaign = load_campaign(args.campaign)
     if args.out:
-        from storage.local import LocalStore
+        from formintake.storage.local import LocalStore
 
         results = LocalStore(Path(args.out))
     else:
-        from storage.s3 import S3Store, make_client
+        from formintake.storage.s3 import S3Store, make_client
 
         s = _require_s3()
         results = S3Store(make_client(s), s.results_bucket, s.results_prefix)

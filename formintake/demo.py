@@ -68,7 +68,7 @@ def prefect_api(console):
 
 def upload_demo_batch(campaign: str, console) -> int:
     from formintake.samples import demo_batch
-    from storage.s3 import S3Store, make_client
+    from formintake.storage.s3 import S3Store, make_client
 
     s = s3_settings()
     client = make_client(s)
@@ -85,7 +85,7 @@ def upload_demo_batch(campaign: str, console) -> int:
 
 
 def copy_reports(campaign: str, out_dir: Path) -> list[Path]:
-    from storage.s3 import S3Store, make_client
+    from formintake.storage.s3 import S3Store, make_client
 
     s = s3_settings()
     results = S3Store(make_client(s), s.results_bucket, s.results_prefix)

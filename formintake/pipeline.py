@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import extractors
-import validators
+from formintake import extractors
+from formintake import validators
 from formintake import __version__
 from formintake.config import Campaign
 from formintake.models import ExtractedForm, Finding, Record, SourceInfo
-from storage.base import ObjectStore, ObjectVersion
-from validators.registry import RuleContext, run_application_rules
-from validators.text import name_key
+from formintake.storage.base import ObjectStore, ObjectVersion
+from formintake.validators.registry import RuleContext, run_application_rules
+from formintake.validators.text import name_key
 
 log = logging.getLogger("formintake")
 
@@ -165,7 +165,7 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
 def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recommender_path: str | None = None,
                       uploaded_at: str | None = None) -> tuple[ExtractedForm, list[Finding]]:
     """Extract one file and run every per-application rule. Never raises for bad input."""
-    from extractors.isolated import isolation_enabled, shared_extractor
+    from formintake.extractors.isolated import isolation_enabled, shared_extractor
 
     # in a worker process with a hard time limit (FILE_TIMEOUT), unless FORMINTAKE_ISOLATE=0
     extract = shared_extractor().extract if isolation_enabled() else extractors.extract
@@ -184,7 +184,7 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
 
 def build_record(form: ExtractedForm, findings: list[Finding], source: SourceInfo, campaign: Campaign) -> Record:
     from formintake.status import compute_status
-    from validators.recommenders import resolve_recommender
+    from formintake.validators.recommenders import resolve_recommender
 
     written = form.value("recommender")
     unit = resolve_recommender(source.recommender_path, campaign) or resolve_recommender(written, campaign)
@@ -350,7 +350,7 @@ def finish_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, p
     from formintake import reports
     from formintake.status import compute_status
     from formintake.waivers import apply_waivers, load_waivers
-    from validators.batch import quota_usage, run_batch_rules
+    from formintake.validators.batch import quota_usage, run_batch_rules
 
     layout = Layout(campaign.id)
     ordered = [docs[vid] for vid in (version_id_of(v) for v in plan.versions) if vid in docs]

@@ -140,7 +140,7 @@ class LocalS3:
 
     def client(self):
         """A minio client for this server (short timeouts, no urllib3 retries: see storage.s3.make_client)."""
-        from storage.s3 import make_client
+        from formintake.storage.s3 import make_client
 
         return make_client(self.settings())
 

@@ -38,9 +38,9 @@ def waivers_key(campaign_id: str) -> str:
 
 def waivable(code: str, campaign: Campaign | None = None) -> bool:
     """May a reviewer waive a finding with this code? (The campaign's list, else the packaged default.)"""
-    import validators  # the rule catalogue: severity and scope of each code
-    import validators.batch  # noqa: F401  (registers the batch codes)
-    import validators.routing  # noqa: F401
+    from formintake import validators  # the rule catalogue: severity and scope of each code
+    import formintake.validators.batch  # noqa: F401  (registers the batch codes)
+    import formintake.validators.routing  # noqa: F401
 
     r = validators.RULES.get(code)
     if r is None or r.severity == "info":

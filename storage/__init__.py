@@ -1,8 +1,8 @@
 """Object storage: the ObjectStore interface, S3 (minio SDK) and local-folder implementations."""
 
-from storage.base import ObjectStore, ObjectVersion
-from storage.local import LocalStore
-from storage.s3 import S3Store, from_settings, is_transient, make_client, retrying
+from formintake.storage.base import ObjectStore, ObjectVersion
+from formintake.storage.local import LocalStore
+from formintake.storage.s3 import S3Store, from_settings, is_transient, make_client, retrying
 
 __all__ = [
     "LocalStore",

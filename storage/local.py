@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from storage.base import ObjectVersion
+from formintake.storage.base import ObjectVersion
 
 _TMP_MARK = ".fi-tmp-"  # our own half-written files: never listed
 

@@ -26,7 +26,7 @@ from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from storage.base import ObjectVersion
+from formintake.storage.base import ObjectVersion
 
 if TYPE_CHECKING:
     from formintake.config import S3Settings

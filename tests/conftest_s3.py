@@ -41,7 +41,7 @@ def _bucket(kind: str) -> str:
 
 @pytest.fixture()
 def s3_buckets(s3_server):
-    from storage.s3 import S3Store
+    from formintake.storage.s3 import S3Store
 
     if not s3_server.running:
         pytest.fail("local S3 server is no longer running; log tail:\n" + s3_server.log_tail(), pytrace=False)

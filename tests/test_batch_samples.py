@@ -12,7 +12,7 @@ import pytest
 from formintake import pipeline
 from formintake.config import load_campaign
 from formintake.samples import base_values, build_sample, write_samples
-from storage.local import LocalStore
+from formintake.storage.local import LocalStore
 
 CAMPAIGN = load_campaign("2023")
 CMCC = "中国移动通信集团有限公司"

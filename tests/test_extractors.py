@@ -7,13 +7,13 @@ import zipfile
 
 import pytest
 
-import extractors
-from extractors.assemble import lookup_label
-from extractors.checkbox import read_choices
-from extractors.docx import read_docx
-from extractors.layout import Para, Row
-from extractors.normalize import normalize, normalize_phone, parse_date
-from extractors.pdf import read_pdf
+from formintake import extractors
+from formintake.extractors.assemble import lookup_label
+from formintake.extractors.checkbox import read_choices
+from formintake.extractors.docx import read_docx
+from formintake.extractors.layout import Para, Row
+from formintake.extractors.normalize import normalize, normalize_phone, parse_date
+from formintake.extractors.pdf import read_pdf
 from formintake.fields import BY_KEY, CENTER_FUNCTIONS, ENTITY_NATURES, SERVICE_SCOPES, TECH_MEANS
 from tests.test_extractors_build import box, build_items, to_docx, to_pdf
 
@@ -660,7 +660,7 @@ def test_cover_line_with_two_labels_and_commitment_line_with_date():
 
 
 def test_extract_never_raises(monkeypatch, docx_form):
-    import extractors as ex
+    from formintake import extractors as ex
 
     def boom(*a, **k):
         raise RuntimeError("bug")

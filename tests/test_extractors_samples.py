@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-import extractors
+from formintake import extractors
 from formintake.samples import (
     DEFECT_CODES,
     RenderStyle,

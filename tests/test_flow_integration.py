@@ -41,7 +41,7 @@ def read_jsonl(store, key):
 
 
 def run_flow(full: bool = False) -> dict:
-    from flows.ingest import ingest
+    from formintake.flows.ingest import ingest
 
     return ingest(campaign=CAMPAIGN, full=full)
 
@@ -211,9 +211,9 @@ def test_incremental_rerun_and_corrections(prefect_api, s3_env):
 
 def test_killed_run_leaves_latest_intact_and_next_run_finishes(prefect_api, tmp_path, monkeypatch):
     """Stop the S3 server halfway through a run: latest/ keeps the previous run; the next run completes."""
-    from flows import ingest as ingest_mod
+    from formintake.flows import ingest as ingest_mod
     from formintake.s3server import LocalS3
-    from storage.s3 import S3Store
+    from formintake.storage.s3 import S3Store
 
     server = LocalS3(tmp_path / "s3").start()
     try:

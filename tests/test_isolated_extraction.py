@@ -7,7 +7,7 @@ import io
 import time
 import zipfile
 
-from extractors.isolated import IsolatedExtractor
+from formintake.extractors.isolated import IsolatedExtractor
 from formintake.samples import base_values, build_sample
 
 

@@ -59,7 +59,7 @@ def test_report_links_can_name_a_public_endpoint(s3_server, s3_buckets):
     """Links for people may need another host than the one the pipeline reaches (compose, proxies)."""
     import urllib.request
 
-    from storage.s3 import S3Store, make_presign_client
+    from formintake.storage.s3 import S3Store, make_presign_client
 
     _, results = s3_buckets
     results.put("reports/2023/latest/exceptions.html", "报告".encode())

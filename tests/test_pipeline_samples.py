@@ -16,7 +16,7 @@ from formintake.config import load_campaign
 from formintake.samples import base_values, build_sample, demo_batch, write_samples
 from formintake.samples.defects import DEFECT_CODES, DEFECT_DIRECTION, DEFECT_FORMATS, make_defect
 from formintake.samples.render import RenderStyle
-from storage.local import LocalStore
+from formintake.storage.local import LocalStore
 
 CAMPAIGN = load_campaign("2023")
 CASES = [(code, fmt) for code in DEFECT_CODES for fmt in DEFECT_FORMATS[code]]

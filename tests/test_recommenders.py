@@ -6,9 +6,9 @@ import pytest
 
 from formintake.config import load_campaign
 from formintake.models import ExtractedForm, FieldValue
-from validators.recommenders import resolve_recommender
-from validators.registry import RuleContext
-from validators.routing import check_path_mismatch, check_region_mismatch, locate, outside
+from formintake.validators.recommenders import resolve_recommender
+from formintake.validators.registry import RuleContext
+from formintake.validators.routing import check_path_mismatch, check_region_mismatch, locate, outside
 
 CAMPAIGN = load_campaign("2023")
 

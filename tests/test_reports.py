@@ -46,8 +46,8 @@ TITLES = {
 @pytest.fixture(autouse=True)
 def rule_titles(monkeypatch):
     """Give unregistered codes a title for the duration of a test (never overwrite a real rule)."""
-    from validators import RULES
-    from validators.registry import Rule
+    from formintake.validators import RULES
+    from formintake.validators.registry import Rule
 
     sev = {"CENTER_AREA_BELOW_300": "warning", "USCC_REGION_MISMATCH": "warning",
            "CENTER_FUNCTIONS_INCOMPLETE": "warning", "PLATFORM_QUOTA_NONE": "info"}
@@ -57,7 +57,7 @@ def rule_titles(monkeypatch):
 
 
 def _title(code: str) -> str:
-    from validators import RULES
+    from formintake.validators import RULES
 
     return RULES[code].title
 

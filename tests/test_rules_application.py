@@ -17,8 +17,8 @@ from formintake.config import load_campaign
 from formintake.fields import BY_KEY
 from formintake.models import Evidence, ExtractedForm, FieldValue
 from formintake.samples.values import base_values, with_uscc_prefix, with_uscc_region
-from validators.registry import RULES, RuleContext, make_finding, run_application_rules
-from validators.uscc import check_uscc
+from formintake.validators.registry import RULES, RuleContext, make_finding, run_application_rules
+from formintake.validators.uscc import check_uscc
 
 OWN_CODES = {
     "FIELD_MISSING", "FIELD_PLACEHOLDER", "FIELD_INVALID_FORMAT", "USCC_INVALID",

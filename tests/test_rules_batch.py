@@ -12,7 +12,7 @@ import pytest
 
 from formintake.config import load_campaign
 from formintake.models import Evidence, Record, SourceInfo
-from validators.batch import beyond_quota, quota_usage, run_batch_rules
+from formintake.validators.batch import beyond_quota, quota_usage, run_batch_rules
 
 CAMPAIGN = load_campaign("2023")
 _seq = itertools.count(1)

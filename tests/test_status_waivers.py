@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import validators  # noqa: F401  (registers the per-application codes)
-import validators.batch  # noqa: F401
-import validators.routing  # noqa: F401
+from formintake import validators  # noqa: F401  (registers the per-application codes)
+import formintake.validators.batch  # noqa: F401
+import formintake.validators.routing  # noqa: F401
 from formintake.config import load_campaign
 from formintake.models import Finding, Record, SourceInfo, Waiver
 from formintake.status import compute_status, refresh_status
@@ -23,7 +23,7 @@ from formintake.waivers import (
     waivable,
     waivers_key,
 )
-from validators.registry import RULES
+from formintake.validators.registry import RULES
 
 CAMPAIGN = load_campaign("2023")
 

@@ -14,8 +14,8 @@ import urllib3
 from minio.error import S3Error
 
 from formintake.s3server import LocalS3
-from storage import LocalStore, ObjectVersion, S3Store, is_transient, retrying
-from storage.s3 import from_settings, make_client
+from formintake.storage import LocalStore, ObjectVersion, S3Store, is_transient, retrying
+from formintake.storage.s3 import from_settings, make_client
 
 KEY = "2023/江苏省/南京 某某科技 有限公司 申报书（修订版）.docx"
 

@@ -8,8 +8,8 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from formintake.config import load_campaign
 from formintake.models import Evidence, ExtractedForm, FieldValue
-from validators.registry import RuleContext
-from validators.uscc import (
+from formintake.validators.registry import RuleContext
+from formintake.validators.uscc import (
     WEIGHTS,
     check_uscc,
     check_uscc_field,

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from formintake.config import Campaign, DemoCity
 from formintake.models import Finding, Record
-from validators.recommenders import Unit, resolve_recommender
-from validators.registry import RULES, RuleContext, rule
-from validators.text import fold, name_key
+from formintake.validators.recommenders import Unit, resolve_recommender
+from formintake.validators.registry import RULES, RuleContext, rule
+from formintake.validators.text import fold, name_key
 
 
 @dataclass

@@ -23,8 +23,8 @@ from typing import Any
 
 from formintake.fields import BY_KEY, FieldSpec, fields_for, required_for
 from formintake.models import ExtractedForm, FieldValue, Finding
-from validators.registry import RuleContext, rule
-from validators.text import fold
+from formintake.validators.registry import RuleContext, rule
+from formintake.validators.text import fold
 
 CLAUSE = "三"
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 from formintake.fields import BY_KEY, FIELDS
 from formintake.models import DIRECTION_ZH, ExtractedForm, Finding
-from validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
-from validators.eligibility import address_province, non_mainland_place
-from validators.registry import RuleContext, rule
-from validators.text import name_key
-from validators.uscc import uscc_province, valid_uscc_of
+from formintake.validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
+from formintake.validators.eligibility import address_province, non_mainland_place
+from formintake.validators.registry import RuleContext, rule
+from formintake.validators.text import name_key
+from formintake.validators.uscc import uscc_province, valid_uscc_of
 
 NAME_KEYS = ("applicant_name", "applicant_name_cover", "applicant_name_commitment")
 

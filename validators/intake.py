@@ -1,6 +1,6 @@
 """Intake codes: raised by extractors while reading a file (rules.md, *Intake: the file itself*)."""
 
-from validators.registry import register_code
+from formintake.validators.registry import register_code
 
 register_code("FILE_CORRUPT", "error", "intake", "文件损坏或无法打开")
 register_code("FILE_ENCRYPTED", "error", "intake", "文件加密，无法读取")

@@ -85,7 +85,7 @@ class ReportInput:
 def rule_info(code: str) -> tuple[str, str | None]:
     """(Chinese title, clause) of a rule code from the registry; the code itself when unregistered."""
     try:
-        from validators import RULES  # imports every rule module, so the catalogue is complete
+        from formintake.validators import RULES  # imports every rule module, so the catalogue is complete
     except Exception:  # pragma: no cover - reports must render even if a rule module is broken
         RULES = {}
     r = RULES.get(code)
