@@ -17,9 +17,11 @@ from prefect.concurrency.sync import concurrency
 
 from formintake import pipeline
 from formintake.config import load_campaign, s3_settings
+from formintake.keys import ResultKeys
 from formintake.logging_setup import install_mask_filter
 from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
+from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, is_transient, make_client, make_presign_client
 
 # personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
@@ -69,16 +71,16 @@ def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
     log.info("%d object versions under %s/: %d to extract (%s), %d unchanged since an earlier run (reused)",
              len(plan.versions), campaign_id, len(plan.new), "full re-run" if full else "new or changed", len(plan.known))
     if plan.known:
-        keys = [f"{d['record']['source']['key']}@{d['record']['source'].get('version_id')}" for d in plan.known.values()]
+        keys = [f"{d.source.key}@{d.source.version_id}" for d in plan.known.values()]
         log.info("reused (same version id and ETag as processed in run %s…): %s%s",
-                 min(d.get("processed_run", "?") for d in plan.known.values()),
+                 min(d.processed_run for d in plan.known.values()),
                  ", ".join(mask_pii(k) for k in keys[:50]), f" … and {len(keys) - 50} more" if len(keys) > 50 else "")
     return plan
 
 
 @task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
 def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
-                  total: int, known: dict[str, dict]) -> list[dict]:
+                  total: int, known: dict[str, VersionDoc]) -> list[VersionDoc]:
     """Extract and run the per-application rules on a batch of object versions."""
     settings, uploads, results = _stores()
     camp = load_campaign(campaign_id)
@@ -87,33 +89,32 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
     docs = pipeline.process_versions(uploads, results, versions, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
                                      full=full, known=known, bucket=settings.uploads_bucket)
     for i, doc in enumerate(docs, 1):
-        rec = doc["record"]
-        src = rec["source"]
-        codes = sorted({f["code"] for f in rec["findings"]})
-        how = f"same bytes as {doc['same_content_as']}, extraction reused" if doc.get("same_content_as") \
-            else f"{doc['extract_ms']:.0f} ms"
-        log.info("processed %s (version %s): %s, %s%s", mask_pii(src["key"]), src["version_id"], rec["status"],
+        rec, src = doc.record, doc.source
+        codes = sorted({f.code for f in rec.findings})
+        how = f"same bytes as {doc.same_content_as}, extraction reused" if doc.same_content_as \
+            else f"{doc.extract_ms:.0f} ms"
+        log.info("processed %s (version %s): %s, %s%s", mask_pii(src.key), src.version_id, rec.status,
                  how, f", findings {', '.join(codes)}" if codes else "")
         out.append(doc)
         if progress_hook:
-            progress_hook(done_before + i, total, src["key"])
+            progress_hook(done_before + i, total, src.key)
     return out
 
 
 @task(name="batch rules, records and reports", cache_policy=NO_CACHE, **STORAGE_RETRIES)
-def finish(plan: pipeline.Plan, docs: dict[str, dict], run_id: str, processed: int, started: float,
+def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, processed: int, started: float,
            started_at: str) -> pipeline.RunResult:
     """Link corrections, run the batch rules, write records and reports, then switch latest/."""
     settings, uploads, results = _stores()
     camp = load_campaign(plan.campaign)
-    return pipeline.finish_run(uploads, results, camp, plan, docs, run_id=run_id, processed=processed,
-                               started=started, bucket=settings.uploads_bucket, started_at=started_at)
+    return pipeline.finish(uploads, results, camp, plan, docs, run_id=run_id, processed=processed,
+                           started=started, bucket=settings.uploads_bucket, started_at=started_at)
 
 
 def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
     settings, _, results = _stores()
     key = f"formintake-{campaign_id}".lower()
-    create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",  # type: ignore[attr-defined]
+    create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",
                              description=f"formintake {campaign_id} run {result.run_id}")
     rows = []
     for r in result.records:
@@ -161,7 +162,7 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         total = len(plan.new)
         for start in range(0, total, BATCH_SIZE):
             for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total, plan.known):
-                docs[doc["vid"]] = doc
+                docs[doc.vid] = doc
         result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)
     from prefect.runtime import flow_run
@@ -177,5 +178,6 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         "reports": result.report_keys,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    log.info("run %s complete: %s; reports under reports/%s/%s/ and latest/", result.run_id, result.counts, campaign, result.run_id)
+    log.info("run %s complete: %s; reports under %s and latest/", result.run_id, result.counts,
+             ResultKeys(campaign).run_reports_prefix(result.run_id))
     return summary

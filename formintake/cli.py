@@ -15,6 +15,7 @@ from pathlib import Path
 
 from formintake import __version__
 from formintake.config import ConfigError, default_campaign_id, load_campaign, s3_settings
+from formintake.keys import ResultKeys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -110,7 +111,7 @@ def cmd_check(args) -> int:
             prog.update(task, completed=done, total=total, description=key)
 
         result = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="", full=args.full, progress=tick)
-    _print_result(console, result, str(out / "reports" / campaign.id / "latest" / "exceptions.html"))
+    _print_result(console, result, str(out / ResultKeys(campaign.id).latest("exceptions.html")))
     print(out.resolve())
     return EXIT_OK
 

@@ -99,7 +99,7 @@ class Campaign(BaseModel):
     def demo_city(self, name: str | None) -> DemoCity | None:
         if not name:
             return None
-        from formintake.validators.text import city_key  # local import: validators depend on config, not back
+        from formintake.text import city_key  # local import: validators depend on config, not back
 
         k = city_key(name)
         for c in self.demo_cities:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from formintake.config import s3_settings
+from formintake.keys import ResultKeys
 
 
 @contextlib.contextmanager
@@ -89,9 +90,10 @@ def copy_reports(campaign: str, out_dir: Path) -> list[Path]:
 
     s = s3_settings()
     results = S3Store(make_client(s), s.results_bucket, s.results_prefix)
+    keys = ResultKeys(campaign)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for key in results.list_keys(f"reports/{campaign}/latest/") + results.list_keys(f"records/{campaign}/applications."):
+    for key in results.list_keys(keys.latest_prefix) + results.list_keys(keys.records_file("applications.")):
         dest = out_dir / Path(key).name
         dest.write_bytes(results.get(key))
         written.append(dest)
@@ -105,7 +107,7 @@ def run_demo(out_dir: Path, console, campaign: str = "2023") -> int:
         upload_demo_batch(campaign, console)
         summary = _run_flow(campaign, False, console)
         s = s3_settings()
-        _print_result(console, summary, f"s3://{s.results_bucket}/reports/{campaign}/{summary['run_id']}/ 及 latest/"
+        _print_result(console, summary, f"s3://{s.results_bucket}/{ResultKeys(campaign).run_reports_prefix(summary['run_id'])} 及 latest/"
                                         f"（用时 {summary['seconds']} 秒）")
         written = copy_reports(campaign, out_dir)
     console.print("报告已复制到本地（S3 服务停止后仍可打开）:")

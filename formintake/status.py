@@ -6,16 +6,30 @@
 ``accepted``     everything else (info findings and waived findings do not count)
 
 ``superseded`` is not computed here: the caller sets it on an upload a later correction replaced.
+
+This is the one place a status is computed: when a record is built (:func:`compute_status`) and when its
+findings or their waivers change (:func:`refresh_status`, called by ``waivers.apply_waivers``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from formintake import validators
 from formintake.models import Finding, Record, Status
 
 
-def compute_status(findings: Iterable[Finding], readable: bool) -> Status:
+def is_readable(findings: Iterable[Finding]) -> bool:
+    """False when an intake error (FILE_* / FORM_*) says the file could not be read as a form."""
+    rules = validators.RULES
+    return not any(f.severity == "error" and f.code in rules and rules[f.code].scope == "intake" for f in findings)
+
+
+def compute_status(findings: Iterable[Finding], readable: bool | None = None) -> Status:
+    """``readable`` defaults to what the findings say (:func:`is_readable`)."""
+    findings = list(findings)
+    if readable is None:
+        readable = is_readable(findings)
     if not readable:
         return "unreadable"
     active = {f.severity for f in findings if not f.waived}

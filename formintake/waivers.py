@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from formintake.config import Campaign, ConfigError, Waivers
+from formintake.keys import ResultKeys
 from formintake.models import Record, Waiver
 from formintake.status import refresh_status
 
@@ -33,7 +34,7 @@ class WaiverError(ConfigError):
 
 
 def waivers_key(campaign_id: str) -> str:
-    return f"state/{campaign_id}/waivers.json"
+    return ResultKeys(campaign_id).waivers
 
 
 def waivable(code: str, campaign: Campaign | None = None) -> bool:
@@ -138,7 +139,7 @@ def add_waiver_to_store(store, campaign_id: str, application_id: str, code: str,
     (``records/<campaign>/<application_id>.json``) from the results store, add the waiver, write the file.
     The statuses follow on the next run (or ``apply_waivers``)."""
     try:
-        record = Record.model_validate_json(store.get(f"records/{campaign_id}/{application_id}.json"))
+        record = Record.model_validate_json(store.get(ResultKeys(campaign_id).record(application_id)))
     except KeyError:
         raise WaiverError(f"no application {application_id} in campaign {campaign_id}") from None
     key = waivers_key(campaign_id)

@@ -24,7 +24,7 @@ def test_reupload_of_identical_bytes_reuses_the_extraction(s3_buckets):
     assert second.processed == 1 and second.reused == 1
     versions = uploads.list_versions("2023/")
     assert len(versions) == 2 and versions[0].version_id != versions[1].version_id
-    new_doc = json.loads(results.get(pipeline.Layout("2023").version_record(pipeline.version_id_of(versions[1]))))
+    new_doc = json.loads(results.get(pipeline.ResultKeys("2023").version_record(pipeline.version_id_of(versions[1]))))
     old_vid = pipeline.version_id_of(versions[0])
     assert new_doc["same_content_as"] == old_vid
     # still one record per version: the new one is current, the old one superseded

@@ -134,12 +134,12 @@ def make_input(previous: bool = True) -> ReportInput:
         campaign=camp, run_id="20261127T140501Z", generated_at="2026-11-27T14:05:01+00:00",
         records=[a1, a2, a3, b1, b2, c1, d1], superseded=[old],
         quota_units=[
-            {"unit": "江苏省", "kind_zh": "省级工信主管部门", "center_count": 6, "center_quota": 5, "extra_count": 1, "platform_count": 1},
-            {"unit": "深圳市", "kind_zh": "计划单列市", "center_count": 2, "center_quota": 5, "extra_count": 0, "platform_count": 1},
+            {"unit": "江苏省", "kind_zh": "省级工信主管部门", "center_count": 6, "center_quota": 5, "extra_count": 1, "platform_count": 1, "over": True},
+            {"unit": "深圳市", "kind_zh": "计划单列市", "center_count": 2, "center_quota": 5, "extra_count": 0, "platform_count": 1, "over": False},
         ],
         quota_cities=[
-            {"city": "无锡市", "province": "江苏省", "kind": "地级市", "extras": 1, "quota": 2},
-            {"city": "苏州市", "province": "江苏省", "kind": "地级市", "extras": 3, "quota": 2},
+            {"city": "无锡市", "province": "江苏省", "kind": "地级市", "extras": 1, "quota": 2, "over": False},
+            {"city": "苏州市", "province": "江苏省", "kind": "地级市", "extras": 3, "quota": 2, "over": True},
         ],
         previous_run_id="20261120T090000Z" if previous else None,
         stats={"processed": 8, "reused": 0, "seconds": 12.3},

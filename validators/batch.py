@@ -13,19 +13,18 @@ cell names a city, or else when it was stamped or filed by a demonstration city'
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from formintake.config import Campaign, DemoCity
+from formintake.identity import group_by, same_project_clusters
 from formintake.models import Finding, Record
 from formintake.validators.recommenders import Unit, resolve_recommender
 from formintake.validators.registry import RULES, RuleContext, rule
-from formintake.validators.text import fold, name_key
+from formintake.text import fold
 
 
 @dataclass
@@ -127,15 +126,6 @@ def _rank_zh(record: Record) -> str:
     return f"推荐排序为{r}" if r is not None else "未填写推荐排序"
 
 
-def _by(views: Iterable[View], key) -> dict[str, list[View]]:
-    groups: dict[str, list[View]] = defaultdict(list)
-    for v in views:
-        k = key(v)
-        if k is not None:
-            groups[k].append(v)
-    return groups
-
-
 def _unit_label(v: View) -> str:
     return v.filing.key if v.filing else v.record.recommender_path or "未知推荐单位"
 
@@ -220,7 +210,7 @@ def check_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str,
     flag those beyond the quota by 推荐排序 (see :func:`beyond_quota`)."""
     quota = ctx.campaign.quotas.center_per_unit
     views = [ctx.view(r) for r in records]
-    for unit, group in _by(views, lambda v: v.filing.key if v.counts_in_unit_quota else None).items():
+    for unit, group in group_by(views, lambda v: v.filing.key if v.counts_in_unit_quota else None).items():
         for r in beyond_quota([v.record for v in group], quota):
             yield r.application_id, ctx.finding(
                 "QUOTA_EXCEEDED",
@@ -241,7 +231,7 @@ def check_city_extra_quota(records: list[Record], ctx: BatchContext) -> Iterator
     flag those beyond by 推荐排序, as for QUOTA_EXCEEDED."""
     quota = ctx.campaign.quotas.center_extra_per_demo_city
     views = [ctx.view(r) for r in records]
-    for city, group in _by(views, lambda v: v.extra_city.city if v.extra_city and v.is_center else None).items():
+    for city, group in group_by(views, lambda v: v.extra_city.city if v.extra_city and v.is_center else None).items():
         for r in beyond_quota([v.record for v in group], quota):
             yield r.application_id, ctx.finding(
                 "CITY_EXTRA_QUOTA_EXCEEDED",
@@ -303,7 +293,7 @@ def note_platform_no_quota(records: list[Record], ctx: BatchContext) -> Iterator
     (the experience-center quota, which a reader might assume applies), each of them gets this note."""
     above = ctx.campaign.quotas.platform_note_above
     views = [ctx.view(r) for r in records]
-    platforms = _by(views, lambda v: v.filing.key if v.record.direction == "platform" and v.filing else None)
+    platforms = group_by(views, lambda v: v.filing.key if v.record.direction == "platform" and v.filing else None)
     for unit, group in platforms.items():
         if len(group) <= above:
             continue
@@ -322,49 +312,24 @@ def check_duplicates(records: list[Record], ctx: BatchContext) -> Iterator[tuple
     """Same USCC, same direction, and the same or a near-same project name (difflib ratio of the
     ``name_key``s at least ``thresholds.near_same_name_ratio``). Groups are closed transitively; every
     member is flagged, naming the others. Records without a USCC, direction or name are not compared."""
-    ratio = ctx.campaign.thresholds.near_same_name_ratio
-    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for r in records:
-        uscc, name = _text(r.fields.get("uscc")), name_key(r.fields.get("project_name"))
-        if uscc and name and r.direction:
-            groups[(uscc.upper(), r.direction)].append(r)
-    for same in groups.values():
-        parent = list(range(len(same)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        names = [name_key(r.fields.get("project_name")) for r in same]
-        for i in range(len(same)):
-            for j in range(i + 1, len(same)):
-                if names[i] == names[j] or difflib.SequenceMatcher(None, names[i], names[j]).ratio() >= ratio:
-                    parent[root(j)] = root(i)
-        clusters: dict[int, list[Record]] = defaultdict(list)
-        for i, r in enumerate(same):
-            clusters[root(i)].append(r)
-        for cluster in clusters.values():
-            if len(cluster) < 2:
-                continue
-            for r in cluster:
-                others = [o for o in cluster if o is not r]
-                where = "；".join(
-                    f"{o.application_id}（{_unit_label(ctx.view(o))}，{o.source.key}，项目名称“{o.fields.get('project_name')}”）"
-                    for o in others
-                )
-                yield r.application_id, ctx.finding(
-                    "DUPLICATE_APPLICATION",
-                    field="project_name",
-                    value=r.fields.get("project_name"),
-                    expected="同一项目只申报一次",
-                    message=f"同一申报单位（{r.fields.get('uscc')}）的同一项目被重复申报，另见：{where}。",
-                    message_en="The same project (USCC, direction, project name) is filed more than once: "
-                    + ", ".join(o.application_id for o in others),
-                    hint="请推荐单位确认保留一份申报，撤回其余重复申报。",
-                    evidence=r.evidence.get("project_name"),
-                )
+    for cluster in same_project_clusters(records, ctx.campaign.thresholds.near_same_name_ratio):
+        for r in cluster:
+            others = [o for o in cluster if o is not r]
+            where = "；".join(
+                f"{o.application_id}（{_unit_label(ctx.view(o))}，{o.source.key}，项目名称“{o.fields.get('project_name')}”）"
+                for o in others
+            )
+            yield r.application_id, ctx.finding(
+                "DUPLICATE_APPLICATION",
+                field="project_name",
+                value=r.fields.get("project_name"),
+                expected="同一项目只申报一次",
+                message=f"同一申报单位（{r.fields.get('uscc')}）的同一项目被重复申报，另见：{where}。",
+                message_en="The same project (USCC, direction, project name) is filed more than once: "
+                + ", ".join(o.application_id for o in others),
+                hint="请推荐单位确认保留一份申报，撤回其余重复申报。",
+                evidence=r.evidence.get("project_name"),
+            )
 
 
 @rule("LATE_SUBMISSION", "error", clause="四（三） 2023年9月8日前", title="逾期报送", scope="batch")
@@ -403,10 +368,12 @@ def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, 
 # --------------------------------------------------------------------------- entry points
 
 
-def run_batch_rules(records: list[Record], campaign: Campaign) -> dict[str, list[Finding]]:
-    """Every batch rule over the latest records; findings per application id (every id present)."""
+def run_batch_rules(records: list[Record], campaign: Campaign,
+                    ctx: BatchContext | None = None) -> dict[str, list[Finding]]:
+    """Every batch rule over the latest records; findings per application id (every id present).
+    Pass a ``ctx`` to keep the records' views (resolved units) for :func:`quota_usage`."""
     current = [r for r in records if r.status != "superseded"]
-    ctx = BatchContext(campaign=campaign)
+    ctx = ctx or BatchContext(campaign=campaign)
     out: dict[str, list[Finding]] = {r.application_id: [] for r in current}
     for r in RULES.values():
         if r.scope == "batch" and r.func is not None:
@@ -415,21 +382,24 @@ def run_batch_rules(records: list[Record], campaign: Campaign) -> dict[str, list
     return out
 
 
-def quota_usage(records: list[Record], campaign: Campaign) -> dict[str, dict[str, dict[str, Any]]]:
+def quota_usage(records: list[Record], campaign: Campaign,
+                ctx: BatchContext | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Quota use for the report's summary.
 
     ``units``: per filing unit, ``center_count`` (experience centers counted against ``center_quota``),
     ``extra_count`` (demonstration-city extras it filed), ``platform_count`` (no quota), ``over``.
     ``cities``: per demonstration city with at least one extra, ``extras`` against ``quota``, ``over``.
     Applications whose unit is unknown are left out (they carry RECOMMENDER_UNKNOWN).
+    ``over`` is computed here and only here; reports read it.
     """
+    ctx = ctx or BatchContext(campaign=campaign)
     q = campaign.quotas
     units: dict[str, dict[str, Any]] = {}
     cities: dict[str, dict[str, Any]] = {}
     for r in records:
         if r.status == "superseded":
             continue
-        v = view_of(r, campaign)
+        v = ctx.view(r)
         if v.filing is not None and r.direction is not None:
             u = units.setdefault(
                 v.filing.key,
@@ -455,3 +425,9 @@ def quota_usage(records: list[Record], campaign: Campaign) -> dict[str, dict[str
     for c in cities.values():
         c["over"] = c["extras"] > c["quota"]
     return {"units": dict(sorted(units.items())), "cities": dict(sorted(cities.items()))}
+
+
+def quota_rows(usage: dict[str, dict[str, dict[str, Any]]]) -> tuple[list[dict], list[dict]]:
+    """:func:`quota_usage` as the report's rows: ``[{"unit": …, **counts}]``, ``[{"city": …, **counts}]``."""
+    return ([{"unit": k, **v} for k, v in usage["units"].items()],
+            [{"city": k, **v} for k, v in usage["cities"].items()])

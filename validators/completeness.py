@@ -24,7 +24,7 @@ from typing import Any
 from formintake.fields import BY_KEY, FieldSpec, fields_for, required_for
 from formintake.models import ExtractedForm, FieldValue, Finding
 from formintake.validators.registry import RuleContext, rule
-from formintake.validators.text import fold
+from formintake.text import fold
 
 CLAUSE = "三"
 

@@ -15,7 +15,7 @@ from formintake.models import DIRECTION_ZH, ExtractedForm, Finding
 from formintake.validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
 from formintake.validators.eligibility import address_province, non_mainland_place
 from formintake.validators.registry import RuleContext, rule
-from formintake.validators.text import name_key
+from formintake.text import name_key
 from formintake.validators.uscc import uscc_province, valid_uscc_of
 
 NAME_KEYS = ("applicant_name", "applicant_name_cover", "applicant_name_commitment")

@@ -16,7 +16,7 @@ from formintake.fields import CENTER_FUNCTIONS, SERVICE_SCOPES
 from formintake.models import ExtractedForm, Finding
 from formintake.validators.completeness import YEAR_MAX, YEAR_MIN, as_number, filled, is_absent
 from formintake.validators.registry import RuleContext, rule
-from formintake.validators.text import fold, name_key, province_of
+from formintake.text import fold, name_key, province_of
 from formintake.validators.uscc import CATEGORIES, NON_LEGAL_PERSON_CATEGORIES, is_prc_region, valid_uscc_of
 
 # 三（一） 具备独立法人资格: a branch is not a legal person. Matched at the end of the name (after the

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from formintake.config import Campaign
-from formintake.validators.text import PROVINCE_SHORT, city_key, fold, name_key
+from formintake.text import PROVINCE_SHORT, city_key, fold, name_key
 
 UnitKind = Literal["province", "municipality", "plan_city", "corps", "central_enterprise", "demo_city"]
 

@@ -17,7 +17,7 @@ from formintake.models import ExtractedForm
 from formintake.validators.eligibility import address_province
 from formintake.validators.recommenders import Unit, resolve_recommender
 from formintake.validators.registry import RuleContext, rule
-from formintake.validators.text import PROVINCE_BY_CODE, PROVINCE_SHORT, city_key, fold
+from formintake.text import PROVINCE_BY_CODE, PROVINCE_SHORT, city_key, fold
 
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 _LOC_LINE = re.compile(r'^(\s*)(\d+)\s+(?:province|county)="([^"]+)"')

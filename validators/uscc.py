@@ -19,7 +19,7 @@ from stdnum.exceptions import ValidationError
 
 from formintake.models import ExtractedForm, Finding
 from formintake.validators.registry import RuleContext, rule
-from formintake.validators.text import PROVINCE_BY_CODE
+from formintake.text import PROVINCE_BY_CODE
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 chars: no I, O, Z, S, V
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28

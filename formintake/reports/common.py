@@ -70,10 +70,11 @@ class ReportInput:
     generated_at: str  # ISO
     records: list[Record]  # latest record of every application (status != superseded)
     superseded: list[Record]  # records replaced by a corrected upload during this run
-    # [{"unit", "kind_zh", "center_count", "center_quota", "extra_count", "platform_count"}]
-    # center_count is what counts against center_quota (experience centers that are not demo-city extras)
+    # validators.batch.quota_rows: [{"unit", "kind_zh", "center_count", "center_quota", "extra_count",
+    # "platform_count", "over"}]; center_count is what counts against center_quota (experience centers that
+    # are not demo-city extras); ``over`` is computed by validators.batch.quota_usage, only read here
     quota_units: list[dict] = field(default_factory=list)
-    # [{"city", "province", "kind", "extras", "quota"}]
+    # [{"city", "province", "kind", "extras", "quota", "over"}]
     quota_cities: list[dict] = field(default_factory=list)
     previous_run_id: str | None = None
     stats: dict | None = None  # e.g. {"processed": 20, "reused": 0, "seconds": 12.3}
@@ -439,7 +440,8 @@ def summarize(inp: ReportInput) -> Summary:
 
 
 def quota_units(inp: ReportInput) -> list[dict[str, Any]]:
-    """Quota rows with defaults filled in and an ``over`` flag, units sorted by name."""
+    """Quota rows with defaults filled in (``over`` as validators.batch.quota_usage computed it), units
+    over their quota first, then in the official order."""
     out = []
     default = inp.campaign.quotas.center_per_unit
     for q in inp.quota_units:
@@ -450,8 +452,8 @@ def quota_units(inp: ReportInput) -> list[dict[str, Any]]:
             "center_quota": _int(q.get("center_quota"), default),
             "extra_count": int(q.get("extra_count") or 0),
             "platform_count": int(q.get("platform_count") or 0),
+            "over": bool(q.get("over")),
         }
-        row["over"] = row["center_count"] > row["center_quota"]
         out.append(row)
     out.sort(key=lambda r: (not r["over"], unit_sort_key(r["unit"], inp.campaign)))
     return out
@@ -467,8 +469,8 @@ def quota_cities(inp: ReportInput) -> list[dict[str, Any]]:
             "kind": q.get("kind") or "",
             "extras": int(q.get("extras") or 0),
             "quota": _int(q.get("quota"), default),
+            "over": bool(q.get("over")),
         }
-        row["over"] = row["extras"] > row["quota"]
         out.append(row)
     out.sort(key=lambda r: (not r["over"], r["province"], r["city"]))
     return out

@@ -1,4 +1,4 @@
-"""Text normalisation shared by rules: names, cities, provinces."""
+"""Text normalisation shared by the core and the rules: names, cities, provinces."""
 
 from __future__ import annotations
 

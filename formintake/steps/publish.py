@@ -1,0 +1,60 @@
+"""Publish: write the run's records and reports, switch ``latest/``, append the run to the history.
+
+Order matters to a reader of the results store: records and the run's own reports first, then
+``latest/`` (its ``manifest.json`` last, so a reader can tell a finished switch), then ``runs.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from formintake import reports
+from formintake.clock import now_iso
+from formintake.keys import ResultKeys
+from formintake.steps.compare import Comparison, findings_snapshot
+from formintake.storage.base import ObjectStore
+
+JSON, CSV = "application/json", "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RUNS_KEPT = 200  # runs.json keeps the last this many runs
+
+
+def dumps(obj: Any) -> bytes:
+    """How every JSON document in the results store is written."""
+    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
+            run_entry: dict[str, Any]) -> dict[str, str]:
+    """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
+    Returns the keys of the run's reports by file name."""
+    current = inp.records
+    for r in current:
+        results.put(keys.record(r.application_id), dumps(r.model_dump(mode="json")), JSON)
+    results.put(keys.records_file("applications.jsonl"), reports.write_applications_jsonl(current), "application/x-ndjson")
+    results.put(keys.records_file("applications.csv"), reports.write_applications_csv(current), CSV)
+    results.put(keys.records_file("applications.xlsx"), reports.write_applications_xlsx(current), XLSX)
+    results.put(keys.findings_snapshot(inp.run_id), dumps(findings_snapshot(current)), JSON)
+
+    files = {
+        "exceptions.json": (reports.write_exceptions_json(inp), JSON),
+        "exceptions.csv": (reports.write_exceptions_csv(inp), CSV),
+        "exceptions.xlsx": (reports.write_exceptions_xlsx(inp), XLSX),
+        "exceptions.html": (reports.write_exceptions_html(inp), "text/html; charset=utf-8"),
+    }
+    report_keys = {}
+    for name, (data, ctype) in files.items():
+        results.put(keys.report(inp.run_id, name), data, ctype)
+        report_keys[name] = keys.report(inp.run_id, name)
+    manifest = {"run_id": inp.run_id, "files": {n: hashlib.sha256(d).hexdigest() for n, (d, _) in files.items()}}
+    for name, (data, ctype) in files.items():
+        results.put(keys.latest(name), data, ctype)
+    results.put(keys.latest("manifest.json"), dumps(manifest), JSON)
+
+    history = comparison.history
+    history["runs"].append({**run_entry, "completed_at": now_iso(precise=True)})
+    history["runs"] = history["runs"][-RUNS_KEPT:]
+    results.put(keys.runs, dumps(history), JSON)
+    return report_keys
