@@ -2,7 +2,8 @@
 
     form = extractors.extract(data, "申报书.docx")
 
-``sniff`` tells the type from the bytes, :data:`BACKENDS` maps that type to its backend, the backend
+``sniff`` tells the type from the bytes (a legacy .doc/.wps/.rtf is converted to docx first,
+:mod:`extractors.convert`), :data:`BACKENDS` maps that type to its backend, the backend
 turns the bytes into a :class:`~extractors.layout.Layout`, and :func:`~extractors.assemble.assemble`
 turns any Layout into an :class:`~formintake.models.ExtractedForm`. ``extract`` never raises for a bad
 file: problems come back as intake findings.
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 from formintake import validators  # noqa: F401  (registers the intake codes)
 from formintake.extractors.assemble import assemble
+from formintake.extractors.convert import to_docx
 from formintake.extractors.docx import read_docx
 from formintake.extractors.layout import Layout
 from formintake.extractors.pdf import read_pdf
@@ -43,6 +45,11 @@ def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, t
     deadline = time.monotonic() + timeout_s
     try:
         sniffed = sniff(data, filename, size_limit_bytes)
+        if sniffed.convertible:  # .doc / .wps / .rtf: to docx with LibreOffice, then read as a docx
+            converted, found = to_docx(data, sniffed.kind, deadline=deadline, size_limit_bytes=size_limit_bytes)
+            sniffed.findings.extend(found)
+            if converted is not None:
+                sniffed.kind, data = "docx", converted
         backend = BACKENDS.get(sniffed.kind)
         if backend is None or not sniffed.readable:
             form = ExtractedForm(source=filename, file_type=sniffed.kind if sniffed.kind in BACKENDS else "unknown")

@@ -351,7 +351,7 @@ class _Assembler:
             found = True
             self.n_labels += 1
             j = i + 1
-            while j < len(cells) and specs[j] is None:
+            while j < len(cells) and specs[j] is None and not self.pair_cell(cells[j]):
                 j += 1
             values = [c for c in cells[i + 1:j] if c.text.strip()] or cells[i + 1:j]
             if spec.type in ("enum", "set"):
@@ -373,6 +373,12 @@ class _Assembler:
         else:
             if not any(s is not None and s.type in ("enum", "set") for s in specs):
                 self.last_choice = None
+
+    def pair_cell(self, cell) -> bool:
+        """The cell holds its own ``标签：值`` (label and value typed into one cell, 联系电话：138…)."""
+        first = cell.text.split("\n", 1)[0]
+        m = re.search(r"[:：]", first)
+        return bool(m) and self.resolve(lookup_label(first[: m.start()])) is not None
 
     def pairs_in_cell(self, cell) -> bool:
         found = False

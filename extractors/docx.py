@@ -1,21 +1,34 @@
-"""docx backend: word/document.xml read once with lxml into a :class:`~extractors.layout.Layout`.
+"""docx backend: the main document part read once with lxml into a :class:`~extractors.layout.Layout`.
+
+What Word, WPS and LibreOffice write, read as the text a reader sees with **all changes accepted**:
+
+* the main part is found the way Word finds it (``_rels/.rels`` officeDocument relationship, then
+  ``[Content_Types].xml``), not assumed to be ``word/document.xml``; Strict OOXML (ISO 29500 Strict,
+  ``purl.oclc.org`` namespaces) is read like Transitional;
+* tracked changes: ``w:ins`` / ``w:moveTo`` kept, ``w:del`` / ``w:moveFrom`` / ``w:delText`` dropped, a
+  deleted paragraph mark joins its paragraph to the next, a deleted table row or cell is gone;
+* comments, bookmarks, ``w:proofErr``, smart tags, ``w:customXml`` and hyperlinks are transparent;
+* fields (complex ``w:fldChar`` and ``w:fldSimple``): the result is read, never the instruction
+  (HYPERLINK, MERGEFIELD, FORMTEXT); legacy FORMCHECKBOX becomes ☑/☐ from ``w:checked`` / ``w:default``
+  and FORMDROPDOWN its chosen entry;
+* text boxes (``w:txbxContent``, DrawingML in ``mc:AlternateContent`` or VML ``v:textbox``) are read
+  once (the ``mc:Fallback`` copy is skipped) as blocks of their own after the paragraph that anchors them;
+* ticks become glyphs in the text so one checkbox reader serves every format: checkbox content controls
+  (``w14:checkbox``), FORMCHECKBOX, ``w:sym`` symbols and Wingdings / Wingdings 2 / Symbol runs.
 
 Body paragraphs and tables come in document order (also inside block-level content controls
 ``w:sdt``/``w:sdtContent`` and ``w:customXml``). Table rows carry grid columns: ``w:gridBefore`` and
 ``w:gridSpan`` are honoured, a merged cell appears once and ``w:vMerge`` continuations are skipped.
 Nested tables follow the row that holds them, as tables of their own.
-
-Ticks become glyphs in the text so one checkbox reader serves every format: Word checkbox content
-controls (``w14:checkbox``, state ``w14:checked``), legacy FORMCHECKBOX fields, ``w:sym`` symbols and
-Wingdings runs are rendered as ☑ / ☐. Tracked deletions are dropped, insertions kept; text boxes
-(``w:txbxContent``) are read once (``mc:Fallback`` duplicates are skipped).
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
+from copy import deepcopy
 
 from lxml import etree
 
@@ -23,68 +36,153 @@ from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
 from formintake.validators.registry import make_finding
 
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = "{" + W_NS + "}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# ISO 29500 Strict namespaces -> their Transitional twins (same element and attribute names)
+_STRICT_NS = (
+    (b"http://purl.oclc.org/ooxml/wordprocessingml/main", W_NS.encode()),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
+    (b"http://purl.oclc.org/ooxml/drawingml/wordprocessingDrawing",
+     b"http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"),
+    (b"http://purl.oclc.org/ooxml/drawingml/main", b"http://schemas.openxmlformats.org/drawingml/2006/main"),
+)
+MAIN_CONTENT_TYPES = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+)
+MAX_DEPTH = 2048  # libxml2's element depth limit with huge_tree (256 without)
 
 T_BODY, T_P, T_TBL, T_TR, T_TC, T_SDT, T_SDTCONTENT, T_SDTPR = (
     W + "body", W + "p", W + "tbl", W + "tr", W + "tc", W + "sdt", W + "sdtContent", W + "sdtPr")
-T_R, T_T, T_TAB, T_BR, T_CR, T_SYM, T_FLDCHAR, T_NBH = (
-    W + "r", W + "t", W + "tab", W + "br", W + "cr", W + "sym", W + "fldChar", W + "noBreakHyphen")
+T_R, T_T, T_TAB, T_PTAB, T_BR, T_CR, T_SYM, T_FLDCHAR, T_INSTR, T_NBH = (
+    W + "r", W + "t", W + "tab", W + "ptab", W + "br", W + "cr", W + "sym", W + "fldChar", W + "instrText",
+    W + "noBreakHyphen")
 T_CUSTOMXML = W + "customXml"
 T_TXBX = W + "txbxContent"
-# never text: properties, deleted text, field instructions, the fallback copy of a drawing
-_SKIP = {W + "pPr", W + "rPr", T_SDTPR, W + "sdtEndPr", W + "del", W + "moveFrom", W + "instrText",
-         W + "delText", W + "fldData", MC + "Fallback", W + "tblPr", W + "tblGrid", W + "trPr", W + "tcPr",
+T_FLDSIMPLE = W + "fldSimple"
+T_ALT, T_CHOICE = MC + "AlternateContent", MC + "Choice"
+# never text: properties, deleted / moved-away text, field instructions, the fallback copy of a drawing,
+# annotations, ruby pronunciation
+_SKIP = {W + "pPr", W + "rPr", T_SDTPR, W + "sdtEndPr", W + "del", W + "moveFrom", W + "delText",
+         W + "delInstrText", W + "fldData", MC + "Fallback", W + "tblPr", W + "tblGrid", W + "trPr", W + "tcPr",
          W + "bookmarkStart", W + "bookmarkEnd", W + "proofErr", W + "commentRangeStart", W + "commentRangeEnd",
-         W + "commentReference", W + "footnoteReference", W + "endnoteReference", W + "lastRenderedPageBreak"}
+         W + "commentReference", W + "footnoteReference", W + "endnoteReference", W + "lastRenderedPageBreak",
+         W + "rt", W + "annotationRef", W + "permStart", W + "permEnd", W + "softHyphen"}
 
 TICKED, UNTICKED = "☑", "☐"
-# symbol fonts used for tick boxes: (font, char code) -> glyph
+# symbol fonts used for tick boxes: (font, char code & 0xFF) -> glyph
 _SYMBOLS = {
     ("wingdings", 0xFE): TICKED, ("wingdings", 0xFD): TICKED, ("wingdings", 0x78): TICKED,
-    ("wingdings", 0xFC): "√", ("wingdings", 0xA8): UNTICKED, ("wingdings", 0x6F): UNTICKED,
-    ("wingdings", 0x71): UNTICKED, ("wingdings", 0xA1): UNTICKED,
+    ("wingdings", 0xFC): "√", ("wingdings", 0xFB): "×", ("wingdings", 0xA8): UNTICKED,
+    ("wingdings", 0x6F): UNTICKED, ("wingdings", 0x71): UNTICKED, ("wingdings", 0xA1): UNTICKED,
     ("wingdings 2", 0x52): TICKED, ("wingdings 2", 0x54): TICKED, ("wingdings 2", 0x53): TICKED,
     ("wingdings 2", 0x50): "√", ("wingdings 2", 0xA3): UNTICKED, ("wingdings 2", 0x2A): UNTICKED,
     ("wingdings 2", 0x99): UNTICKED,
+    ("symbol", 0xD6): "√",
 }
+_SYMBOL_FONTS = ("wingdings", "symbol")
 
 
 class DocxError(Exception):
     pass
 
 
+class TooDeep(Exception):
+    pass
+
+
 def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
-    """Read a docx (already sniffed) into a Layout; a broken file gives a Layout with FILE_CORRUPT."""
+    """Read a docx (already sniffed) into a Layout; a broken file gives a Layout with a precise finding."""
     layout = Layout("docx")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        with zf.open("word/document.xml") as f:
+        part = main_part_name(zf)
+        if part is None:
+            raise DocxError("no main document part (word/document.xml or an officeDocument relationship)")
+        with zf.open(part) as f:
             xml = f.read(size_limit_bytes + 1)
         if len(xml) > size_limit_bytes:
             layout.findings.append(make_finding(
                 "FILE_TOO_LARGE", message="docx正文解压后超过大小限制", evidence=Evidence(method="file"),
-                message_en="document.xml larger than the size limit"))
+                message_en="document part larger than the size limit"))
             return layout
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
-        root = etree.fromstring(xml, parser)
+        root = parse_xml(xml)
         body = root.find(T_BODY)
         if body is None:
             raise DocxError("no w:body")
         layout.pages = _pages(zf)
         _Walker(layout).container(body)
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError, etree.XMLSyntaxError, DocxError) as e:
+    except (TooDeep, RecursionError):
         layout.blocks.clear()
         layout.findings.append(make_finding(
-            "FILE_CORRUPT", message="docx文件已损坏，无法读取正文", evidence=Evidence(method="file"),
-            message_en=f"broken docx: {type(e).__name__}: {e}"[:300]))
-    except Exception as e:  # zlib.error and friends: still a broken file, never a crash
+            "FILE_TOO_LARGE", message="docx正文嵌套层级过深（如表格中套表格数百层），超出可读取的范围，请简化后重新上传",
+            expected=f"XML嵌套≤{MAX_DEPTH}层", evidence=Evidence(method="file"),
+            message_en=f"document nested too deeply (XML depth limit {MAX_DEPTH}, or recursion limit)"))
+    except Exception as e:  # broken zip, bad XML, zlib.error and friends: a broken file, never a crash
         layout.blocks.clear()
         layout.findings.append(make_finding(
             "FILE_CORRUPT", message="docx文件已损坏，无法读取正文", evidence=Evidence(method="file"),
             message_en=f"broken docx: {type(e).__name__}: {e}"[:300]))
     return layout
+
+
+def parse_xml(xml: bytes):
+    """Parse one OOXML part safely: no entities, no network; text nodes over lxml's 10 MB limit and
+    nesting up to :data:`MAX_DEPTH` are allowed (the part's size is already bounded by the size limit)."""
+    if b"purl.oclc.org/ooxml/" in xml:
+        for strict, transitional in _STRICT_NS:
+            xml = xml.replace(strict, transitional)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
+                             load_dtd=False)
+    try:
+        return etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as e:
+        if "Excessive depth" in str(e):
+            raise TooDeep() from e
+        raise
+
+
+def main_part_name(zf: zipfile.ZipFile) -> str | None:
+    """The main document part of a WordprocessingML package, or None when there is none.
+
+    Word follows the package relationship of type officeDocument (``_rels/.rels``) to a part whose
+    content type (``[Content_Types].xml``) is a Word main document; ``word/document.xml`` is only the
+    convention. An xlsx/pptx has an officeDocument relationship too, but not to a Word part. Part names
+    are case-insensitive (OPC), so the zip's own spelling is returned."""
+    names = {n.lower(): n for n in zf.namelist()}
+    targets: list[str] = []
+    word_parts: list[str] = []
+    try:
+        rels = _small_part(zf, names, "_rels/.rels")
+        if rels is not None:
+            for rel in parse_xml(rels).iter("{*}Relationship"):
+                if (rel.get("Type") or "").endswith("/officeDocument") and rel.get("TargetMode") != "External":
+                    target = (rel.get("Target") or "").replace("\\", "/")
+                    targets.append(posixpath.normpath(target.lstrip("/")).lower())
+        ct = _small_part(zf, names, "[Content_Types].xml")
+        if ct is not None:
+            for ov in parse_xml(ct).iter("{*}Override"):
+                if (ov.get("ContentType") or "").strip() in MAIN_CONTENT_TYPES:
+                    word_parts.append((ov.get("PartName") or "").lstrip("/").lower())
+    except (etree.XMLSyntaxError, TooDeep, ValueError):
+        pass
+    for c in [t for t in targets if t in word_parts] + word_parts:
+        if c in names:
+            return names[c]
+    return names.get("word/document.xml")
+
+
+def _small_part(zf: zipfile.ZipFile, names: dict[str, str], name: str, limit: int = 2**20) -> bytes | None:
+    real = names.get(name.lower())
+    if real is None:
+        return None
+    with zf.open(real) as f:
+        return f.read(limit)
 
 
 def _pages(zf: zipfile.ZipFile) -> int | None:
@@ -96,6 +194,24 @@ def _pages(zf: zipfile.ZipFile) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _mark_removed(p) -> bool:
+    """The paragraph mark is a tracked deletion (or moved away): accepted, the paragraph joins the next."""
+    ppr = p.find(W + "pPr")
+    rpr = ppr.find(W + "rPr") if ppr is not None else None
+    return rpr is not None and (rpr.find(W + "del") is not None or rpr.find(W + "moveFrom") is not None)
+
+
+def _block_children(el):
+    """Children of a block container, looking through mc:AlternateContent (its Choice only)."""
+    for child in el:
+        if child.tag == T_ALT:
+            choice = child.find(T_CHOICE)
+            if choice is not None:
+                yield from _block_children(choice)
+        else:
+            yield child
+
+
 class _Walker:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -104,19 +220,41 @@ class _Walker:
 
     # block level -------------------------------------------------------------------------------
     def container(self, el) -> None:
-        for child in el:
+        carry = ""  # text of paragraphs whose mark was deleted (tracked): joins the next paragraph
+        carry_cc = False
+        for child in _block_children(el):
             tag = child.tag
             if tag == T_P:
-                text, cc = _para_text(child)
-                ev = Evidence(method="docx-content-control" if cc else "docx-paragraph", paragraph=self.n_para)
-                self.n_para += 1
-                self.layout.blocks.append(Para(text, ev))
-            elif tag == T_TBL:
+                pt = _ParaText(child)
+                if _mark_removed(child):
+                    carry += pt.text
+                    carry_cc = carry_cc or pt.cc
+                    self._floats(pt)
+                    continue
+                self._para(carry + pt.text, carry_cc or pt.cc)
+                carry, carry_cc = "", False
+                self._floats(pt)
+                continue
+            if carry:
+                self._para(carry, carry_cc)
+                carry, carry_cc = "", False
+            if tag == T_TBL:
                 self.table(child)
             elif tag in (T_SDT, T_CUSTOMXML):
                 inner = child.find(T_SDTCONTENT) if tag == T_SDT else child
                 if inner is not None:
                     self.container(inner)
+        if carry:
+            self._para(carry, carry_cc)
+
+    def _para(self, text: str, cc: bool) -> None:
+        ev = Evidence(method="docx-content-control" if cc else "docx-paragraph", paragraph=self.n_para)
+        self.n_para += 1
+        self.layout.blocks.append(Para(text, ev))
+
+    def _floats(self, pt: _ParaText) -> None:
+        for box in pt.boxes:  # text boxes anchored in this paragraph, after it
+            self.container(box)
 
     def table(self, tbl) -> None:
         t_index = self.n_table
@@ -128,6 +266,8 @@ class _Walker:
             col = 0
             trpr = tr.find(W + "trPr")
             if trpr is not None:
+                if trpr.find(W + "del") is not None:
+                    continue  # a deleted row (tracked): gone once accepted
                 gb = trpr.find(W + "gridBefore")
                 if gb is not None:
                     col = _int(gb.get(W + "val"), 0)
@@ -135,6 +275,8 @@ class _Walker:
                 span, vmerge = 1, None
                 tcpr = tc.find(W + "tcPr")
                 if tcpr is not None:
+                    if tcpr.find(W + "cellDel") is not None:
+                        continue
                     gs = tcpr.find(W + "gridSpan")
                     if gs is not None:
                         span = max(1, _int(gs.get(W + "val"), 1))
@@ -155,24 +297,33 @@ class _Walker:
 
     def _cell_lines(self, el, lines: list[str], nested: list) -> bool:
         cc = False
-        for child in el:
+        carry = ""
+        for child in _block_children(el):
             tag = child.tag
             if tag == T_P:
-                text, c = _para_text(child)
-                cc = cc or c
-                lines.append(text)
+                pt = _ParaText(child)
+                cc = cc or pt.cc
+                if _mark_removed(child):
+                    carry += pt.text
+                else:
+                    lines.append(carry + pt.text)
+                    carry = ""
+                for box in pt.boxes:
+                    cc = self._cell_lines(box, lines, nested) or cc
             elif tag == T_TBL:
                 nested.append(child)
             elif tag in (T_SDT, T_CUSTOMXML):
                 inner = child.find(T_SDTCONTENT) if tag == T_SDT else child
                 if inner is not None:
                     cc = self._cell_lines(inner, lines, nested) or cc
+        if carry:
+            lines.append(carry)
         return cc
 
 
 def _children(el, tag):
     """Direct children with this tag, looking through content controls / customXml wrappers."""
-    for child in el:
+    for child in _block_children(el):
         if child.tag == tag:
             yield child
         elif child.tag == T_SDT:
@@ -191,63 +342,109 @@ def _int(v: str | None, default: int) -> int:
 
 
 # inline level ---------------------------------------------------------------------------------
-def _para_text(p) -> tuple[str, bool]:
-    out: list[str] = []
-    flags = [False]
-    _inline(p, out, flags, None)
-    return "".join(out), flags[0]
+class _Field:
+    __slots__ = ("ff", "result", "shown")
+
+    def __init__(self, ff) -> None:
+        self.ff = ff  # w:ffData of a legacy form field, or None
+        self.result = False  # past w:fldChar separate: its runs are the field's result
+        self.shown = 0  # characters of result text written
 
 
-def _inline(el, out: list[str], flags: list[bool], font: str | None) -> None:
-    for child in el:
-        tag = child.tag
-        if tag in _SKIP or not isinstance(tag, str):
-            continue
-        if tag == T_T:
-            text = child.text or ""
-            if font and text:
-                text = "".join(_SYMBOLS.get((font, ord(ch) & 0xFF if ord(ch) >= 0xF000 else ord(ch)), ch)
-                               for ch in text)
-            out.append(text)
-        elif tag == T_R:
-            _inline(child, out, flags, _run_symbol_font(child))
-        elif tag == T_TAB:
-            out.append("\t")
-        elif tag in (T_BR, T_CR):
-            out.append("\n")
-        elif tag == T_NBH:
-            out.append("-")
-        elif tag == T_SYM:
-            f = (child.get(W + "font") or "").lower()
-            try:
-                code = int(child.get(W + "char") or "0", 16) & 0xFF
-            except ValueError:
-                code = 0
-            out.append(_SYMBOLS.get((f, code), ""))
-        elif tag == T_FLDCHAR:
-            glyph = _legacy_checkbox(child)
-            if glyph:
-                out.append(glyph)
-        elif tag == T_SDT:
-            glyph = _cc_checkbox(child)
-            if glyph is not None:
-                out.append(glyph)
-                flags[0] = True
-            else:
-                inner = child.find(T_SDTCONTENT)
-                if inner is not None:
-                    _inline(inner, out, flags, font)
-        elif tag == T_TXBX:
-            for p in child.iter(T_P):
-                text, c = _para_text(p)
-                flags[0] = flags[0] or c
-                out.append(text + "\n")
-        elif tag == T_P:  # a paragraph inside something inline (should not happen outside txbx)
-            text, c = _para_text(child)
-            flags[0] = flags[0] or c
-            out.append(text + "\n")
-        else:  # hyperlink, ins, smartTag, fldSimple, drawing, AlternateContent/Choice, ...
-            _inline(child, out, flags, font)
+class _ParaText:
+    """One paragraph's text as displayed with all changes accepted; text boxes collected in ``boxes``."""
+
+    def __init__(self, p) -> None:
+        self.out: list[str] = []
+        self.cc = False  # a content control supplied text or ticks
+        self.boxes: list = []  # w:txbxContent elements anchored here
+        self.fields: list[_Field] = []  # open complex fields, outermost first
+        self.walk(p, None)
+        self.text = "".join(self.out)
+
+    def visible(self) -> bool:
+        return all(f.result for f in self.fields)
+
+    def emit(self, text: str) -> None:
+        if text and self.visible():
+            self.out.append(text)
+            if self.fields:
+                self.fields[-1].shown += len(text)
+
+    def walk(self, el, font: str | None) -> None:
+        for child in el:
+            tag = child.tag
+            if tag in _SKIP or not isinstance(tag, str):
+                continue
+            if tag == T_T:
+                text = child.text or ""
+                if font and text:
+                    text = "".join(_SYMBOLS.get((font, ord(ch) & 0xFF), ch) if ord(ch) < 0x100 or ord(ch) >= 0xF000
+                                   else ch for ch in text)
+                self.emit(text)
+            elif tag == T_R:
+                self.walk(child, _run_symbol_font(child))
+            elif tag in (T_TAB, T_PTAB):
+                self.emit("\t")
+            elif tag in (T_BR, T_CR):
+                self.emit("\n")
+            elif tag == T_NBH:
+                self.emit("-")
+            elif tag == T_SYM:
+                self.emit(_sym(child))
+            elif tag == T_FLDCHAR:
+                self.fldchar(child)
+            elif tag == T_INSTR:
+                continue
+            elif tag == T_SDT:
+                glyph = _cc_checkbox(child)
+                if glyph is not None:
+                    if self.visible():
+                        self.cc = True
+                    self.emit(glyph)
+                else:
+                    inner = child.find(T_SDTCONTENT)
+                    if inner is not None:
+                        self.walk(inner, font)
+            elif tag == T_TXBX:
+                if self.visible():
+                    self.boxes.append(child)
+            elif tag == T_P:  # a paragraph inside something inline (outside txbx: should not happen)
+                self.boxes.append(_wrap(child))
+            else:  # hyperlink, ins, moveTo, smartTag, fldSimple (its result runs), drawing, Choice, ...
+                self.walk(child, font)
+
+    def fldchar(self, el) -> None:
+        kind = el.get(W + "fldCharType")
+        if kind == "begin":
+            self.fields.append(_Field(el.find(W + "ffData")))
+        elif kind == "separate":
+            if self.fields:
+                self.fields[-1].result = True
+        elif kind == "end" and self.fields:
+            f = self.fields.pop()
+            if f.ff is not None and not f.shown:
+                self.emit(_form_field_value(f.ff))
+
+
+def _wrap(p):
+    holder = etree.Element(T_TXBX)
+    holder.append(deepcopy(p))
+    return holder
+
+
+def _sym(el) -> str:
+    font = (el.get(W + "font") or "").lower()
+    try:
+        code = int(el.get(W + "char") or "0", 16)
+    except ValueError:
+        return ""
+    glyph = _SYMBOLS.get((font, code & 0xFF))
+    if glyph is not None:
+        return glyph
+    if font.startswith(_SYMBOL_FONTS) or 0xF000 <= code <= 0xF0FF or code < 0x20:
+        return ""  # a symbol-font picture we do not know: no text
+    return chr(code) if code < 0x110000 else ""  # a Unicode symbol written as w:sym (MS Gothic ☒ …)
 
 
 def _run_symbol_font(r) -> str | None:
@@ -259,9 +456,15 @@ def _run_symbol_font(r) -> str | None:
         return None
     for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
         v = (fonts.get(W + attr) or "").lower()
-        if v.startswith("wingdings"):
+        if v.startswith(_SYMBOL_FONTS):
             return v
     return None
+
+
+def _on(val: str | None, default: bool = True) -> bool:
+    if val is None:
+        return default
+    return val.strip().lower() in ("1", "true", "on")
 
 
 def _cc_checkbox(sdt) -> str | None:
@@ -272,23 +475,24 @@ def _cc_checkbox(sdt) -> str | None:
     if box is None:
         return None
     checked = box.find(W14 + "checked")
-    val = checked.get(W14 + "val") if checked is not None else "0"
-    return TICKED if (val or "").lower() in ("1", "true", "on") else UNTICKED
+    return TICKED if checked is not None and _on(checked.get(W14 + "val")) else UNTICKED
 
 
-def _legacy_checkbox(fldchar) -> str | None:
-    if fldchar.get(W + "fldCharType") != "begin":
-        return None
-    ff = fldchar.find(W + "ffData")
-    if ff is None:
-        return None
+def _form_field_value(ff) -> str:
+    """What a legacy form field without result text shows: a FORMCHECKBOX's state, a FORMDROPDOWN's entry."""
     box = ff.find(W + "checkBox")
-    if box is None:
-        return None
-    checked = box.find(W + "checked")
-    if checked is not None:
-        val = checked.get(W + "val")
-        return TICKED if val is None or val.lower() in ("1", "true", "on") else UNTICKED
-    default = box.find(W + "default")
-    val = default.get(W + "val") if default is not None else "0"
-    return TICKED if (val or "").lower() in ("1", "true", "on") else UNTICKED
+    if box is not None:
+        checked = box.find(W + "checked")
+        if checked is not None:
+            return TICKED if _on(checked.get(W + "val")) else UNTICKED
+        default = box.find(W + "default")
+        return TICKED if default is not None and _on(default.get(W + "val")) else UNTICKED
+    dd = ff.find(W + "ddList")
+    if dd is not None:
+        entries = [e.get(W + "val") or "" for e in dd.findall(W + "listEntry")]
+        pick = dd.find(W + "result")
+        if pick is None:
+            pick = dd.find(W + "default")
+        i = _int(pick.get(W + "val"), 0) if pick is not None else 0
+        return entries[i] if 0 <= i < len(entries) else ""
+    return ""

@@ -1,8 +1,9 @@
 """Tell a file's type from its bytes (never from its name) and refuse what we cannot read.
 
 ``sniff(data, filename, size_limit_bytes)`` returns the content kind (``"pdf"`` / ``"docx"`` when the
-file can go to a backend, something else otherwise) and the intake findings raised on the way:
-FILE_CORRUPT, FILE_ENCRYPTED, FILE_TOO_LARGE, FILE_UNSUPPORTED_TYPE, FILE_TYPE_MISMATCH.
+file can go to a backend, ``"doc"`` / ``"rtf"`` when it can be converted to docx first, something else
+otherwise) and the intake findings raised on the way: FILE_CORRUPT, FILE_ENCRYPTED, FILE_TOO_LARGE,
+FILE_UNSUPPORTED_TYPE, FILE_TYPE_MISMATCH.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import zipfile
 from dataclasses import dataclass, field
 
 from formintake import validators  # noqa: F401  (registers the intake codes)
+from formintake.extractors.docx import main_part_name
 from formintake.models import Evidence, Finding
 from formintake.validators.registry import make_finding
 
 READABLE = ("pdf", "docx")
+CONVERTIBLE = ("doc", "rtf")  # legacy word-processor files: to docx with LibreOffice (extractors.convert)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (
@@ -32,13 +35,13 @@ _IMAGES = (
 _EXT_KIND = {
     ".pdf": "pdf",
     ".docx": "docx", ".docm": "docx", ".dotx": "docx",
-    ".doc": "ole", ".wps": "ole", ".dot": "ole",
+    ".doc": "doc", ".wps": "doc", ".dot": "doc", ".rtf": "rtf",
     ".xlsx": "zip", ".xls": "ole", ".pptx": "zip", ".zip": "zip",
     ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".tif": "image",
     ".tiff": "image", ".bmp": "image",
 }
 _KIND_ZH = {"pdf": "PDF", "docx": "Word (docx)", "ole": "旧版Office/WPS或加密文档", "zip": "压缩包/其他Office文件",
-            "image": "图片"}
+            "image": "图片", "doc": "旧版Word(.doc)/WPS文字", "rtf": "RTF"}
 _FILE = Evidence(method="file")
 
 
@@ -51,6 +54,10 @@ class Sniffed:
     @property
     def readable(self) -> bool:
         return self.kind in READABLE and not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def convertible(self) -> bool:
+        return self.kind in CONVERTIBLE and not any(f.severity == "error" for f in self.findings)
 
 
 def _f(code: str, message: str, **kw) -> Finding:
@@ -69,7 +76,7 @@ def sniff(data: bytes, filename: str = "", size_limit_bytes: int = 50 * 2**20) -
     kind, detail, findings = _content_kind(data, size_limit_bytes)
     ext = os.path.splitext(filename or "")[1].lower()
     promised = _EXT_KIND.get(ext)
-    if kind in READABLE and promised is not None and promised != kind and not findings:
+    if kind in READABLE + CONVERTIBLE and promised is not None and promised != kind and not findings:
         findings.append(_f(
             "FILE_TYPE_MISMATCH",
             f"文件扩展名为“{ext}”，实际内容为{_KIND_ZH[kind]}，已按实际内容读取",
@@ -79,18 +86,15 @@ def sniff(data: bytes, filename: str = "", size_limit_bytes: int = 50 * 2**20) -
 
 def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
     head = data[:1024]
-    if b"%PDF-" in head:
+    if data.startswith(b"%PDF-"):
         return "pdf", "", []
+    # a zip first: a docx may hold "%PDF-" in its first KiB (a stored part's text), a PDF never starts with PK
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _zip_kind(data, limit)
+    if b"%PDF-" in head:  # readers accept a PDF header anywhere in the first KiB
+        return "pdf", "", []
     if data.startswith(OLE_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            return "ole", "encrypted", [_f(
-                "FILE_ENCRYPTED", "文件已加密（设置了打开密码），无法读取，请去除密码后重新上传",
-                message_en="password-protected Office file")]
-        return "ole", "legacy", [_f(
-            "FILE_UNSUPPORTED_TYPE", "文件为旧版Word(.doc)或WPS格式，请另存为docx或PDF后重新上传",
-            message_en="legacy .doc/.wps (OLE2) file")]
+        return _ole_kind(data)
     for magic, name in _IMAGES:
         if data.startswith(magic):
             return "image", name, [_f(
@@ -101,7 +105,7 @@ def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
         if len(data) < len(magic) and magic.startswith(data):
             return "empty", "truncated", [_f("FILE_CORRUPT", "文件不完整（上传被截断）", message_en="truncated file")]
     if data.lstrip()[:5].lower() == b"{\\rtf":
-        return "rtf", "", [_f("FILE_UNSUPPORTED_TYPE", "文件为RTF格式，请另存为docx或PDF后重新上传", message_en="RTF file")]
+        return "rtf", "", []
     return "unknown", "", [_f("FILE_UNSUPPORTED_TYPE", "文件内容既不是docx也不是PDF", message_en="neither docx nor PDF")]
 
 
@@ -113,7 +117,11 @@ def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
         return "docx", "badzip", [_f("FILE_CORRUPT", "文件已损坏（压缩结构无法打开），可能上传不完整",
                                      message_en=f"broken zip: {e}")]
     names = {i.filename for i in infos}
-    if "word/document.xml" in names:
+    try:
+        main = main_part_name(zf)
+    except Exception:  # a part that cannot be read: the backend says what is broken
+        main = "word/document.xml" if "word/document.xml" in names else None
+    if main is not None:
         unpacked = sum(i.file_size for i in infos)
         if unpacked > limit:
             return "docx", "bomb", [_f(
@@ -130,3 +138,28 @@ def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
         what, en = "压缩包", "zip"
     return "zip", en, [_f("FILE_UNSUPPORTED_TYPE", f"文件为{what}，仅接受docx或PDF格式的申报书", value=en,
                           message_en=f"{en} file")]
+
+
+def _utf16(name: str) -> bytes:
+    return name.encode("utf-16-le")
+
+
+def _ole_kind(data: bytes) -> tuple[str, str, list[Finding]]:
+    """An OLE2 compound file: encrypted OOXML, a Word/WPS document (convertible), or another Office file.
+
+    Stream names sit in the compound file's directory as UTF-16; Kingsoft WPS 文字 (.wps) writes Word's
+    binary format, with a ``WordDocument`` stream like Word's own .doc."""
+    if _utf16("EncryptedPackage") in data:
+        return "ole", "encrypted", [_f(
+            "FILE_ENCRYPTED", "文件已加密（设置了打开密码），无法读取，请去除密码后重新上传",
+            message_en="password-protected Office file")]
+    if _utf16("WordDocument") in data:
+        return "doc", "word97", []
+    if _utf16("Workbook") in data or _utf16("Book") in data:
+        what, en = "旧版Excel表格(.xls)", "xls"
+    elif _utf16("PowerPoint Document") in data:
+        what, en = "旧版PowerPoint演示文稿(.ppt)", "ppt"
+    else:
+        what, en = "旧版Office/WPS文件，但不是文字文档", "ole"
+    return "ole", en, [_f("FILE_UNSUPPORTED_TYPE", f"文件为{what}，仅接受docx或PDF格式的申报书", value=en,
+                          message_en=f"OLE2 file that is no word-processor document ({en})")]

@@ -10,5 +10,6 @@ register_code("FILE_TYPE_MISMATCH", "warning", "intake", "文件扩展名与实�
 register_code("FILE_NO_TEXT", "error", "intake", "PDF无文字层（扫描件）且无OCR结果")
 register_code("FILE_OCR_USED", "warning", "intake", "数值来自OCR识别，请与原件核对")
 register_code("FILE_TIMEOUT", "error", "intake", "文件处理超时")
+register_code("FILE_CONVERTED", "info", "intake", "旧版.doc/.wps/.rtf文件已转换为docx后读取")
 register_code("FORM_UNRECOGNIZED", "error", "intake", "不是本次申报书模板")
 register_code("FORM_DIRECTION_AMBIGUOUS", "error", "intake", "无法确定申报方向或方向前后不一致")

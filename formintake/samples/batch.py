@@ -4,7 +4,8 @@
   QUOTA_EXCEEDED has something to find; rank 3 is a 280㎡ center), one demonstration-city extra
   (demo_city 无锡市, filed via the province), two platforms (one APPLICANT_NAME_MISMATCH).
 * 广东省 (广东省工业和信息化厅): two platforms, one center, one corrupt upload (FILE_CORRUPT).
-* 深圳市 (计划单列市, 深圳市工业和信息化局): two platforms, two centers (one FIELD_MISSING).
+* 深圳市 (计划单列市, 深圳市工业和信息化局): two platforms, two centers (one FIELD_MISSING), and one
+  platform filled in Word with tracked changes on and legacy form fields (``wordml``): read as accepted.
 * 中国移动通信集团有限公司 (central enterprise): two platforms (one USCC_INVALID), one center.
 
 docx and PDF mixed, each with its own :class:`RenderStyle`.
@@ -57,6 +58,7 @@ PLANS: tuple[Plan, ...] = (
     Plan(CMCC, "platform", "pdf", city="杭州市", corp=True),
     Plan(CMCC, "platform", "docx", city="北京市", corp=True, defect="USCC_INVALID"),
     Plan(CMCC, "experience_center", "docx", city="成都市", corp=True, rank=1),
+    Plan("深圳市", "platform", "wordml", city="深圳市"),
 )
 
 

@@ -49,9 +49,17 @@ def build_sample(
     truth: dict[str, Any] | None = None,
     also: tuple[str, ...] = (),
 ) -> Sample:
-    """Render ``values`` as ``fmt`` (docx / pdf) and wrap it with its filing path and truth."""
+    """Render ``values`` as ``fmt`` and wrap it with its filing path and truth.
+
+    ``fmt``: docx | pdf | wordml (a docx written with Word's own markup: tracked changes, legacy form
+    fields, a text box …, :mod:`formintake.samples.wordml`)."""
     style = style or RenderStyle()
-    data = render_docx(values, style) if fmt == "docx" else render_pdf(values, style)
+    if fmt == "wordml":
+        from formintake.samples.wordml import render_wordml
+
+        data, fmt = render_wordml(values, style), "docx"
+    else:
+        data = render_docx(values, style) if fmt == "docx" else render_pdf(values, style)
     rec = values.get("recommender")
     path = recommender_path or (recommender_path_for(rec) if isinstance(rec, str) and rec else "未分类")
     return Sample(

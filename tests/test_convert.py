@@ -1,0 +1,176 @@
+"""Legacy .doc / .wps / .rtf: converted with LibreOffice headless when it is installed, a clear
+FILE_UNSUPPORTED_TYPE naming the package to install when it is not.
+
+The legacy inputs are made by LibreOffice itself at test time (docx -> doc, docx -> rtf, docx -> odt ->
+docx), in one module fixture: each LibreOffice start costs a second or two. ``./run test`` installs
+``libreoffice-writer-nogui``; without it the conversion tests skip and the "absent" tests still run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from formintake import extractors
+from formintake.extractors.convert import INSTALL_PACKAGE, SOFFICE_ENV, find_soffice
+from formintake.extractors.isolated import IsolatedExtractor
+from formintake.samples.render import RenderStyle, render_docx
+from formintake.samples.values import base_values, truth_of
+from formintake.samples.wordml import WordMarkup, render_wordml
+from tests.test_extractors import _ole
+
+V = base_values("experience_center", 7)
+TRUTH = truth_of(V)
+
+
+def codes(form):
+    return [f.code for f in form.intake_findings]
+
+
+def diff(form):
+    got = {k: fv.value for k, fv in form.fields.items()}
+    return {k: (TRUTH.get(k), got.get(k)) for k in set(TRUTH) | set(got) if TRUTH.get(k) != got.get(k)}
+
+
+def _soffice(fmt: str, outdir: Path, profile: Path, *sources: Path) -> None:
+    binary = find_soffice()
+    subprocess.run([binary, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
+                    f"-env:UserInstallation={profile.as_uri()}", "--convert-to", fmt, "--outdir", str(outdir),
+                    *map(str, sources)], check=False, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory):
+    """{name: bytes} of files LibreOffice wrote: a .doc of a Word-markup form (tracked changes, form
+    fields, text box), an .rtf of a clean form, and the markup form after docx -> odt -> docx."""
+    if find_soffice() is None:
+        pytest.skip(f"LibreOffice not installed (./run test installs {INSTALL_PACKAGE})")
+    d = tmp_path_factory.mktemp("lo")
+    profile = d / "profile"
+    (d / "word.docx").write_bytes(render_wordml(V, RenderStyle(table_columns=4), WordMarkup()))
+    (d / "clean.docx").write_bytes(render_docx(V, RenderStyle()))
+    _soffice("doc", d / "doc", profile, d / "word.docx")  # first run only makes the profile (exit 81)
+    if not (d / "doc" / "word.doc").exists():
+        _soffice("doc", d / "doc", profile, d / "word.docx")
+    _soffice("rtf", d / "rtf", profile, d / "clean.docx")
+    _soffice("odt", d / "odt", profile, d / "word.docx")
+    _soffice("docx", d / "back", profile, d / "odt" / "word.odt")
+    out = {"doc": d / "doc" / "word.doc", "rtf": d / "rtf" / "clean.rtf", "lo.docx": d / "back" / "word.docx"}
+    return {k: p.read_bytes() for k, p in out.items()}
+
+
+def test_docx_written_by_libreoffice_reads_like_the_original(legacy):
+    data = legacy["lo.docx"]
+    app = zipfile.ZipFile(io.BytesIO(data)).read("docProps/app.xml")
+    assert b"LibreOffice" in app  # really LibreOffice's own writer
+    form = extractors.extract(data, "round-trip.docx")
+    assert codes(form) == [] and diff(form) == {}
+
+
+def test_doc_is_converted_in_the_isolated_worker_and_read(legacy):
+    data = legacy["doc"]
+    assert data.startswith(bytes.fromhex("D0CF11E0A1B11AE1"))
+    with IsolatedExtractor(workers=1) as ex:
+        form = ex.extract(data, "申报书.doc", size_limit_bytes=50 * 2**20, timeout_s=60)
+    assert codes(form) == ["FILE_CONVERTED"] and form.file_type == "docx"
+    assert diff(form) == {}  # tracked changes and form fields survived .doc and were accepted
+    f = form.intake_findings[0]
+    assert f.severity == "info" and "LibreOffice" in f.message
+
+
+def test_rtf_and_doc_renamed_docx_are_converted(legacy):
+    form = extractors.extract(legacy["rtf"], "申报书.rtf")
+    assert codes(form) == ["FILE_CONVERTED"] and diff(form) == {}
+    renamed = extractors.extract(legacy["doc"], "申报书.docx")
+    assert codes(renamed) == ["FILE_TYPE_MISMATCH", "FILE_CONVERTED"] and diff(renamed) == {}
+    assert "旧版Word" in renamed.intake_findings[0].message
+
+
+def test_a_broken_doc_is_corrupt_after_libreoffice_tried(legacy):
+    form = extractors.extract(_ole("WordDocument", "1Table"), "a.doc")
+    assert codes(form) == ["FILE_CORRUPT"]
+    assert "LibreOffice无法打开" in form.intake_findings[0].message
+
+
+def test_conversion_over_the_time_limit_is_stopped(legacy):
+    t0 = time.monotonic()
+    form = extractors.extract(legacy["doc"], "a.doc", timeout_s=0.8)
+    assert codes(form) == ["FILE_TIMEOUT"] and time.monotonic() - t0 < 5
+
+
+def test_without_libreoffice_by_configuration(monkeypatch, legacy_bytes):
+    monkeypatch.setenv(SOFFICE_ENV, "none")
+    for data, name in legacy_bytes:
+        form = extractors.extract(data, name)
+        assert codes(form) == ["FILE_UNSUPPORTED_TYPE"], name
+        assert INSTALL_PACKAGE in form.intake_findings[0].message and not form.fields
+
+
+def test_without_libreoffice_on_path(monkeypatch, tmp_path, legacy_bytes):
+    monkeypatch.delenv(SOFFICE_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no soffice, no libreoffice
+    assert find_soffice() is None
+    data, name = legacy_bytes[0]
+    form = extractors.extract(data, name)
+    assert codes(form) == ["FILE_UNSUPPORTED_TYPE"] and INSTALL_PACKAGE in form.intake_findings[0].message
+
+
+def test_configured_soffice_path_is_used(monkeypatch):
+    real = find_soffice()
+    if real is None:
+        pytest.skip("LibreOffice not installed")
+    monkeypatch.setenv(SOFFICE_ENV, real)
+    assert find_soffice() == real
+    monkeypatch.setenv(SOFFICE_ENV, "/nonexistent/soffice")
+    assert find_soffice() is None
+
+
+@pytest.fixture
+def legacy_bytes():
+    """Legacy inputs that need no LibreOffice to make: an OLE file with a WordDocument stream, an RTF."""
+    return [(_ole("WordDocument", "1Table"), "申报书.doc"), (_ole("WordDocument"), "申报书.wps"),
+            (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 SimSun;}} \\f0 hello}", "申报书.rtf")]
+
+
+@pytest.mark.parametrize("streams,value", [(("Workbook",), "xls"), (("PowerPoint Document",), "ppt"),
+                                           (("Contents",), "ole")])
+def test_other_ole_files_are_unsupported_without_trying_to_convert(streams, value):
+    form = extractors.extract(_ole(*streams), "a.doc")
+    assert codes(form) == ["FILE_UNSUPPORTED_TYPE"] and form.intake_findings[0].value == value
+
+
+def test_profile_is_private_to_the_process():
+    from formintake.extractors import convert
+
+    prof = convert._profile_dir()
+    assert prof.name.endswith(f"-{os.getpid()}") and prof.is_dir()
+    assert oct(prof.stat().st_mode & 0o777) == "0o700"
+
+
+def test_check_reads_word_markup_and_doc_like_the_clean_original(tmp_path, legacy):
+    """Done-when of issue 7 (Word part): ``formintake check`` on the clean form, the same form filled
+    with tracked changes and legacy form fields, and its .doc: the same fields in all three records."""
+    import json
+
+    from formintake.cli import main
+
+    for folder, name, data in (("a", "clean.docx", render_docx(V, RenderStyle())),
+                               ("b", "word.docx", render_wordml(V, RenderStyle(table_columns=4), WordMarkup())),
+                               ("c", "word.doc", legacy["doc"])):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        (tmp_path / "in" / folder / name).write_bytes(data)
+    assert main(["check", str(tmp_path / "in"), "--out", str(tmp_path / "out")]) == 0
+    lines = (tmp_path / "out/records/2023/applications.jsonl").read_text(encoding="utf-8").splitlines()
+    records = {json.loads(x)["source"]["key"]: json.loads(x) for x in lines}
+    assert len(records) == 3
+    clean, word, doc = records["a/clean.docx"], records["b/word.docx"], records["c/word.doc"]
+    assert word["fields"] == clean["fields"] == doc["fields"]
+    assert {k: v for k, v in clean["fields"].items() if k in TRUTH} == TRUTH
+    assert "FILE_CONVERTED" in {f["code"] for f in doc["findings"]}
+    assert "FILE_CONVERTED" not in {f["code"] for f in word["findings"]}
