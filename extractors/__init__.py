@@ -12,6 +12,7 @@ file: problems come back as intake findings.
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 
 from formintake import validators  # noqa: F401  (registers the intake codes)
@@ -62,10 +63,12 @@ def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, t
                 form.intake_findings.append(make_finding(
                     "FILE_TIMEOUT", message=f"文件处理超过{timeout_s:g}秒", evidence=Evidence(method="file"),
                     message_en=f"extraction took longer than {timeout_s:g} s"))
-    except Exception as e:  # a bug or a file no backend foresaw: never let one file stop a batch
-        form = ExtractedForm(source=filename)
+    except Exception as e:  # our bug (a backend names every bad-file case it knows): never let one file stop a batch
+        # INTERNAL_ERROR, not FILE_CORRUPT: the applicant is not told their file is broken because of our bug
+        # the traceback travels with the form: the process that runs the pipeline logs it (pipeline)
+        form = ExtractedForm(source=filename, internal_traceback=traceback.format_exc()[-4000:])
         form.intake_findings.append(make_finding(
-            "FILE_CORRUPT", message="文件无法读取（解析出错）", evidence=Evidence(method="file"),
-            message_en=f"extractor error: {type(e).__name__}: {e}"[:300]))
+            "INTERNAL_ERROR", message="系统处理出错（读取文件时），不是申报单位的问题；将在下次运行时重试",
+            evidence=Evidence(method="file"), message_en=f"extractor error: {type(e).__name__}: {e}"[:300]))
     form.extract_ms = round((time.perf_counter() - t0) * 1000, 2)
     return form

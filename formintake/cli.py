@@ -45,19 +45,54 @@ def _progress(console, label: str):
 # --------------------------------------------------------------------------- extract
 
 
+def _read_argument(name: str, limit: int) -> tuple[bytes | None, str | None, str | None]:
+    """(bytes, None, None); or (None, finding code, why) for what is not read; or (None, None, error)."""
+    import stat
+
+    try:
+        st = os.stat(name)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (device, pipe or socket)"
+            return None, "FILE_NOT_REGULAR", kind
+        if st.st_size > limit:
+            return None, "FILE_TOO_LARGE", f"{st.st_size} bytes, over the {limit} byte limit"
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        return None, None, f"cannot read {name}: {exc.strerror}"
+    if len(data) > limit:
+        return None, "FILE_TOO_LARGE", f"over the {limit} byte limit"
+    return data, None, None
+
+
 def cmd_extract(args) -> int:
+    """Every argument gets its line, in order: a folder, a pipe or a missing file does not stop the rest
+    (a missing or unreadable file makes the exit status 2 once all the others are done)."""
     from formintake import pipeline
     from formintake.models import SourceInfo
+    from formintake.reports.tabular import jsonl_line
 
     campaign = load_campaign(args.campaign)
+    limit = int(campaign.thresholds.file_size_limit_mb * 2**20)
+    status = EXIT_OK
     for name in args.files:
         path = Path(name)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {name}: {exc.strerror}") from exc
-        form, findings = pipeline.extract_and_check(data, path.name, campaign)
-        record = pipeline.build_record(form, findings, SourceInfo(key=str(path), size=len(data)), campaign)
+        data, code, why = _read_argument(name, limit)
+        if data is None and code is None:
+            print(f"formintake: {why}", file=sys.stderr)
+            sys.stdout.write(jsonl_line({"source": name, "status": None, "error": why}) + "\n")
+            status = EXIT_USAGE
+            continue
+        if data is None:
+            form = pipeline._unread_form(path.name, code, "不是普通文件，未读取" if code == "FILE_NOT_REGULAR"
+                                         else f"文件超过{campaign.thresholds.file_size_limit_mb:g} MB的大小限制，未读取",
+                                         f"{why}; not read")
+            form_findings = list(form.intake_findings)
+        else:
+            form, form_findings = pipeline.extract_and_check(data, path.name, campaign)
+        record = pipeline.build_record(form, form_findings, SourceInfo(key=str(path), size=len(data) if data else None),
+                                       campaign)
         out = {
             "source": str(path),
             "direction": record.direction,
@@ -67,8 +102,9 @@ def cmd_extract(args) -> int:
             "findings": [f.model_dump(mode="json", exclude_none=True) for f in record.findings],
             "extract_ms": form.extract_ms,
         }
-        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-    return EXIT_OK
+        sys.stdout.write(jsonl_line(out) + "\n")
+        sys.stdout.flush()
+    return status
 
 
 # --------------------------------------------------------------------------- check (local folder)
@@ -103,7 +139,7 @@ def cmd_check(args) -> int:
     out = Path(args.out) if args.out else Path("formintake-out")
     campaign = load_campaign(args.campaign)
     console = _console()
-    uploads, results = LocalStore(src), LocalStore(out)
+    uploads, results = LocalStore(src, uploads=True, exclude=[out]), LocalStore(out)
     with _progress(console, "提取与检查") as prog:
         task = prog.add_task("", total=None)
 

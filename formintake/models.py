@@ -132,6 +132,9 @@ class ExtractedForm(BaseModel):
     sections: list[str] = Field(default_factory=list)
     pages: int | None = None
     extract_ms: float | None = None
+    # our own exception while reading (INTERNAL_ERROR): its traceback, for the log of the process that
+    # ran the pipeline (an extraction worker's log is not the run's); never in a record
+    internal_traceback: str | None = None
 
     def value(self, key: str) -> Any:
         fv = self.fields.get(key)
@@ -149,6 +152,8 @@ class ExtractedForm(BaseModel):
 class SourceInfo(BaseModel):
     bucket: str | None = None
     key: str  # object key, or a path relative to the checked folder
+    # the file name's raw bytes (hex) when they were not UTF-8 and ``key`` holds them decoded (GB18030)
+    key_bytes_hex: str | None = None
     version_id: str | None = None
     etag: str | None = None
     sha256: str | None = None

@@ -28,15 +28,16 @@ from formintake.clock import new_run_id, now_iso
 from formintake.config import Campaign
 from formintake.extractors.isolated import isolation_enabled, shared_extractor
 from formintake.keys import ResultKeys
-from formintake.models import ExtractedForm, Finding, Record, SourceInfo
+from formintake.models import Evidence, ExtractedForm, Finding, Record, SourceInfo
 from formintake.status import compute_status
 from formintake.steps.compare import compare_with_previous
 from formintake.steps.judge import judge
 from formintake.steps.link import application_id_for, link_versions, records_of
 from formintake.steps.publish import dumps, publish
-from formintake.storage.base import ObjectStore, ObjectVersion
+from formintake.storage.base import ObjectStore, ObjectTooLarge, ObjectVersion
+from formintake.storage.s3 import is_transient
 from formintake.validators.recommenders import resolve_recommender
-from formintake.validators.registry import RuleContext, run_application_rules
+from formintake.validators.registry import RuleContext, make_finding, run_application_rules
 from formintake.versions import VersionDoc
 from formintake.waivers import load_waivers
 
@@ -57,7 +58,7 @@ SUPPORTED_SUFFIXES = (".docx", ".pdf")
 def version_id_of(v: ObjectVersion) -> str:
     """A stable id for one object version (file-safe)."""
     basis = f"{v.key}\x00{v.version_id or ''}\x00{v.etag or ''}"
-    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+    return hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 def recommender_of_key(key: str, uploads_prefix: str) -> str | None:
@@ -101,7 +102,8 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
         vid = version_id_of(v)
         if not full and vid in stored:
             doc = _read_doc(results, stored[vid])
-            if doc is not None and doc.source.etag == v.etag:
+            # a version our own failure left (INTERNAL_ERROR) is retried, never remembered as done
+            if doc is not None and doc.source.etag == v.etag and not has_internal_error(doc):
                 known[vid] = doc
                 continue
         new.append(v)
@@ -113,6 +115,10 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
         if doc is not None and doc.source.key in upload_keys:
             earlier[vid] = doc
     return Plan(campaign.id, uploads_prefix, versions, new, known, earlier)
+
+
+def has_internal_error(doc: VersionDoc) -> bool:
+    return any(f.code == "INTERNAL_ERROR" for f in doc.record.findings)
 
 
 # --------------------------------------------------------------------------- step 2: process one version
@@ -129,6 +135,9 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
         size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
         timeout_s=campaign.thresholds.doc_timeout_s,
     )
+    if form.internal_traceback:
+        log.error("extractor failed on %s (INTERNAL_ERROR):\n%s", filename, form.internal_traceback)
+        form.internal_traceback = None
     findings = list(form.intake_findings)
     if form.readable:
         ctx = RuleContext(campaign=campaign, recommender_path=recommender_path, uploaded_at=uploaded_at)
@@ -158,6 +167,51 @@ def build_record(form: ExtractedForm, findings: list[Finding], source: SourceInf
     )
 
 
+def _unread_form(filename: str, code: str, message: str, message_en: str, value=None) -> ExtractedForm:
+    """A form that was never read, with the one intake finding that says why."""
+    form = ExtractedForm(source=filename)
+    form.intake_findings.append(make_finding(code, message=message, message_en=message_en, value=value,
+                                             evidence=Evidence(method="file")))
+    return form
+
+
+def internal_error_finding(what: str, exc: BaseException) -> Finding:
+    """INTERNAL_ERROR: our failure, said to reviewers as a system fault (rules.md); the caller logs it."""
+    return make_finding("INTERNAL_ERROR", message=f"系统处理出错（{what}），不是申报单位的问题；将在下次运行时重试",
+                        message_en=f"{what}: {type(exc).__name__}: {exc}"[:300])
+
+
+def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, filename: str
+                 ) -> tuple[bytes | None, ExtractedForm | None]:
+    """The upload's bytes, or (None, a form saying why they were not read). Never more than the size
+    limit is read: the listing's size (stat / S3 listing) decides first, then a capped read."""
+    limit = int(campaign.thresholds.file_size_limit_mb * 2**20)
+    mb = campaign.thresholds.file_size_limit_mb
+
+    def too_large(size: int | None) -> ExtractedForm:
+        return _unread_form(filename, "FILE_TOO_LARGE", f"文件超过{mb:g} MB的大小限制，未读取",
+                            f"over the {mb:g} MB size limit ({size if size is not None else 'more than that'} bytes); not read",
+                            value=size)
+
+    if v.not_regular:
+        return None, _unread_form(filename, "FILE_NOT_REGULAR",
+                                  "不是普通文件（指向上传目录之外的链接、失效链接、设备或管道），未读取",
+                                  f"not a regular file ({v.not_regular}); not read")
+    if v.size is not None and v.size > limit:
+        return None, too_large(v.size)
+    try:
+        return uploads.get(v.key, v.version_id, max_bytes=limit), None
+    except ObjectTooLarge as exc:
+        return None, too_large(exc.size)
+    except Exception as exc:  # listed but unreadable (vanished, refused): a record that says so, retried
+        if is_transient(exc):
+            raise  # the task's storage retries
+        log.error("could not read %s (version %s)", v.key, v.version_id, exc_info=True)
+        form = ExtractedForm(source=filename)
+        form.intake_findings.append(internal_error_finding("读取上传文件失败", exc))
+        return None, form
+
+
 def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion, campaign: Campaign, *,
                     uploads_prefix: str, run_id: str, previous: VersionDoc | None = None,
                     bucket: str | None = None, same_content: dict[tuple[str, str], VersionDoc] | None = None) -> VersionDoc:
@@ -165,25 +219,41 @@ def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion
 
     ``same_content`` maps (key, sha256) to an already processed version: a new version of a key whose
     bytes are identical to an earlier one (a re-upload of the same file) reuses that extraction.
+    Whatever the upload (too large, not a file, unreadable, or our own bug), it ends in one record.
     """
     vid = version_id_of(v)
     started = time.perf_counter()
     source = SourceInfo(
-        bucket=bucket, key=v.key, version_id=v.version_id, etag=v.etag, size=v.size,
-        uploaded_at=v.last_modified, recommender_path=recommender_of_key(v.key, uploads_prefix),
+        bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
+        size=v.size, uploaded_at=v.last_modified, recommender_path=recommender_of_key(v.key, uploads_prefix),
     )
-    data = uploads.get(v.key, v.version_id)
-    source.sha256 = hashlib.sha256(data).hexdigest()
-    twin = (same_content or {}).get((v.key, source.sha256))
-    if twin is not None:
-        record = twin.record.model_copy(deep=True)
-        record.source = source
-        reused_from = twin.vid
+    filename = PurePosixPath(v.key).name
+    data, unread = _read_upload(uploads, v, campaign, filename)
+    reused_from = None
+    if unread is not None:
+        record = build_record(unread, list(unread.intake_findings), source, campaign)
     else:
-        form, findings = extract_and_check(data, PurePosixPath(v.key).name, campaign,
-                                           recommender_path=source.recommender_path, uploaded_at=v.last_modified)
-        record = build_record(form, findings, source, campaign)
-        reused_from = None
+        source.sha256 = hashlib.sha256(data).hexdigest()
+        twin = (same_content or {}).get((v.key, source.sha256))
+        if twin is not None:
+            record = twin.record.model_copy(deep=True)
+            record.source = source
+            reused_from = twin.vid
+        else:
+            try:
+                form, findings = extract_and_check(data, filename, campaign,
+                                                   recommender_path=source.recommender_path, uploaded_at=v.last_modified)
+                record = build_record(form, findings, source, campaign)
+            except Exception as exc:  # our bug outside the extractor's own guard: still one record
+                log.error("processing %s (version %s) failed", v.key, v.version_id, exc_info=True)
+                form = ExtractedForm(source=filename)
+                form.intake_findings.append(internal_error_finding("处理文件时出错", exc))
+                record = build_record(form, list(form.intake_findings), source, campaign)
+        del data
+    if v.key_bytes_hex and reused_from is None:
+        record.findings.append(make_finding(
+            "FILE_NAME_ENCODING", value=v.key, message=f"文件名不是UTF-8编码，已按GBK/GB18030解码为“{v.key}”",
+            message_en=f"the file name was not UTF-8 (bytes {v.key_bytes_hex}); decoded as GB18030"))
     doc = VersionDoc(
         vid=vid,
         # a --full re-run keeps when the version was first taken in: corrections are judged by it
@@ -201,7 +271,7 @@ def same_content_index(docs: Iterable[VersionDoc]) -> dict[tuple[str, str], Vers
     """(key, sha256) -> version doc, for reusing the extraction of a re-uploaded identical file."""
     out: dict[tuple[str, str], VersionDoc] = {}
     for d in docs:
-        if d.source.sha256:
+        if d.source.sha256 and not has_internal_error(d):
             out.setdefault((d.source.key, d.source.sha256), d)
     return out
 

@@ -14,6 +14,18 @@ class ObjectVersion:
     size: int
     last_modified: str  # ISO 8601, UTC
     is_latest: bool = True
+    # the name as the file system holds it, hex of its bytes, when it was not UTF-8 and ``key`` is decoded
+    key_bytes_hex: str | None = None
+    # why this entry is not read (a local link leaving the folder, a dangling link, a device, a pipe)
+    not_regular: str | None = None
+
+
+class ObjectTooLarge(Exception):
+    """``get(..., max_bytes=N)`` found more than N bytes: the object is not read further."""
+
+    def __init__(self, key: str, size: int | None, limit: int) -> None:
+        super().__init__(f"{key}: more than {limit} bytes")
+        self.key, self.size, self.limit = key, size, limit
 
 
 class ObjectStore(Protocol):
@@ -22,8 +34,9 @@ class ObjectStore(Protocol):
     def list_versions(self, prefix: str = "") -> list[ObjectVersion]:
         """Every version of every object under prefix, oldest first per key. Delete markers excluded."""
 
-    def get(self, key: str, version_id: str | None = None) -> bytes:
-        """The object's bytes (a given version, else the latest). Raises KeyError when absent."""
+    def get(self, key: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        """The object's bytes (a given version, else the latest). Raises KeyError when absent, and
+        ObjectTooLarge (having read at most ``max_bytes`` + 1 bytes) when it holds more than ``max_bytes``."""
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write (or overwrite) an object."""

@@ -104,9 +104,10 @@ def run_application_rules(form: ExtractedForm, ctx: RuleContext) -> list[Finding
         if r.scope == "application" and r.func is not None:
             try:
                 out.extend(r.func(form, ctx))
-            except Exception as exc:  # a rule bug must not lose the upload nor hide the check: say so
+            except Exception as exc:  # our bug: never lose the upload nor hide the check, never blame the applicant
                 logging.getLogger("formintake").exception("rule %s failed on %s", r.code, form.source)
-                out.append(Finding(code=r.code, severity="warning", clause=r.clause,
-                                   message=f"本项检查未能完成（程序错误：{type(exc).__name__}），请人工复核",
-                                   message_en=f"rule {r.code} could not run: {type(exc).__name__}"))
+                out.append(make_finding(
+                    "INTERNAL_ERROR", field="",
+                    message=f"系统处理出错（检查“{r.title}”时），不是申报单位的问题；将在下次运行时重试",
+                    message_en=f"rule {r.code} could not run: {type(exc).__name__}: {exc}"[:300]))
     return out

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from formintake import __version__
 from formintake.models import DIRECTION_ZH, SEVERITY_ZH, STATUS_ZH
@@ -38,6 +41,17 @@ TEMPLATES = Path(__file__).parent / "templates"
 SEV_COLOR = {"error": "#c9372c", "warning": "#d68a00", "info": "#3b7dd8"}
 
 
+# what an upload's name or text may carry that HTML text must not: C0/C1 controls (tab and newlines kept)
+_HTML_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _html_text(v):
+    """Every ``{{ … }}`` output: control characters shown as U+FFFD (escaping follows, autoescape)."""
+    if isinstance(v, str) and not isinstance(v, Markup):  # Markup is our own, already safe HTML
+        return _HTML_CONTROLS.sub("\ufffd", v)
+    return v
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(
@@ -46,6 +60,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_html_text,
     )
     env.filters["local_time"] = local_time
     env.globals.update(

@@ -238,16 +238,37 @@ def _table_sheet(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[
 
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+# characters an upload's folder name may carry that XML 1.0 or Excel's sheet tab cannot: C0/C1 controls,
+# line/paragraph separators, lone surrogates, non-characters
+_SHEET_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_SHEET_RESERVED = {"history"}  # Excel reserves it
+
+
+def _utf16_cut(s: str, units: int) -> str:
+    """``s`` cut to at most ``units`` UTF-16 code units (Excel counts those), never inside a pair."""
+    out, n = [], 0
+    for ch in s:
+        w = 2 if ord(ch) > 0xFFFF else 1
+        if n + w > units:
+            break
+        out.append(ch)
+        n += w
+    return "".join(out)
 
 
 def sheet_name(name: str, taken: set[str]) -> str:
-    """A legal, unique Excel sheet name: ≤31 characters, none of []:*?/\\, not starting/ending with '."""
-    base = _SHEET_BAD.sub("_", name).strip().strip("'") or "未命名"
-    base = base[:31]
+    """A legal, unique Excel sheet name from any string an upload can carry: no []:*?/\\, no control
+    characters, not starting/ending with ', not "History", ≤31 UTF-16 units; a clash gets ~2, ~3 …"""
+    base = _SHEET_INVISIBLE.sub(" ", str(name))
+    base = _SHEET_BAD.sub("_", base)
+    base = " ".join(base.split()).strip("'").strip() or "未命名"
+    if base.lower() in _SHEET_RESERVED:
+        base += "_"
+    base = _utf16_cut(base, 31).rstrip("'") or "未命名"
     cand, i = base, 2
     while cand.lower() in taken:
         suffix = f"~{i}"
-        cand = base[: 31 - len(suffix)] + suffix
+        cand = _utf16_cut(base, 31 - len(suffix)) + suffix
         i += 1
     taken.add(cand.lower())
     return cand
@@ -421,8 +442,13 @@ def write_applications_csv(records: list[Record]) -> bytes:
 
 def write_applications_jsonl(records: list[Record]) -> bytes:
     """One record per line, exactly the Record model (the contract of applications.jsonl)."""
-    lines = [json.dumps(r.model_dump(mode="json"), ensure_ascii=False, sort_keys=False) for r in records]
+    lines = [jsonl_line(r.model_dump(mode="json")) for r in records]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+
+
+def jsonl_line(obj: Any) -> str:
+    """One JSON Lines line: U+2028/U+2029 escaped (JSON allows them raw, line-based readers split there)."""
+    return json.dumps(obj, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def write_applications_xlsx(records: list[Record]) -> bytes:

@@ -24,7 +24,7 @@ from formintake.versions import VersionDoc
 
 def application_id_for(campaign: str, first_key: str) -> str:
     """Stable across corrections: derived from the first upload of the application's chain."""
-    return f"{campaign}-{hashlib.sha1(first_key.encode('utf-8')).hexdigest()[:10]}"
+    return f"{campaign}-{hashlib.sha1(first_key.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
 
 
 @dataclass
