@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from formintake.extractors.layout import Layout, Para, Row
-from formintake.extractors.normalize import clean_text, is_placeholder, normalize, parse_date
+from formintake.extractors.normalize import clean_text, is_placeholder, looks_like_date, normalize, parse_date
 from formintake.fields import BY_KEY, DIRECTION_OPTIONS, FIELDS, FieldSpec
 from formintake.models import Evidence, ExtractedForm, FieldValue
 from formintake.validators.registry import make_finding
@@ -264,7 +264,8 @@ class _Assembler:
     def date_line(self, raw: str, ev: Evidence, boxes) -> bool:
         t = raw.strip()
         key = "commitment_date" if self.section == "commitment" else "recommender_date"
-        if len(fold(t)) <= 20 and (parse_date(t) or is_placeholder(t, BY_KEY[key])):
+        # an impossible date (2023年9月31日) is still the date line: FIELD_INVALID_FORMAT, not missing
+        if len(fold(t)) <= 20 and (looks_like_date(t) or is_placeholder(t, BY_KEY[key])):
             self.put(key, t, _ev(ev, None, _span_bbox(boxes, 0, len(raw))), None)
             return True
         return False

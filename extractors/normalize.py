@@ -273,15 +273,26 @@ def _cn_date_digits(t: str) -> str:
     return re.sub(r"[〇零一二三四五六七八九十两]+", lambda m: num(m.group(0)), t)
 
 
-def parse_date(text: str) -> str | None:
+def _date_parts(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) as written, whether or not such a day exists (2023年9月31日 -> (2023, 9, 31))."""
     t = unicodedata.normalize("NFKC", text)
     if re.search(r"[〇零一二三四五六七八九十]", t):
         t = _cn_date_digits(t)
     m = _DATE.search(t) or _DATE8.search(t)
-    if not m:
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def looks_like_date(text: str) -> bool:
+    """Written as a date (year, month, day), even an impossible one."""
+    return _date_parts(text) is not None
+
+
+def parse_date(text: str) -> str | None:
+    parts = _date_parts(text)
+    if parts is None:
         return None
     try:
-        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        return _dt.date(*parts).isoformat()
     except ValueError:
         return None
 
@@ -289,6 +300,11 @@ def parse_date(text: str) -> str | None:
 def _date(spec: FieldSpec, text: str, unit: str | None) -> Result:
     iso = parse_date(text)
     if iso is None:
+        parts = _date_parts(text)
+        if parts is not None:  # a date's shape, but no such day: say which, never "missing"
+            y, mo, d = parts
+            why = f"没有{mo}月" if not 1 <= mo <= 12 else f"{y}年{mo}月没有{d}日"
+            return None, "invalid", f"“{text[:40]}”不是有效日期（{why}）"
         return None, "invalid", f"“{text[:40]}”不是有效日期"
     return iso, "ok", None
 

@@ -19,7 +19,7 @@ from formintake import pipeline
 from formintake.config import load_campaign, s3_settings
 from formintake.keys import ResultKeys
 from formintake.logging_setup import install_mask_filter
-from formintake.reports.masking import mask_pii
+from formintake.reports.masking import PERSONAL_FIELDS, mask_finding_value, mask_for_record, mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, is_transient, make_client, make_presign_client
@@ -111,26 +111,34 @@ def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, proces
                            started=started, bucket=settings.uploads_bucket, started_at=started_at)
 
 
+def findings_table(records) -> list[dict]:
+    """The findings artifact's rows: personal data masked by field (a malformed phone or e-mail is still
+    personal) and by pattern; the reviewers' own files keep everything."""
+    rows = []
+    for r in records:
+        for f in r.findings:
+            personal = [str(f.value)] if f.field in PERSONAL_FIELDS and f.value is not None else []
+            rows.append({
+                "推荐单位": mask_for_record(r.recommender_unit or r.recommender_path or "", r),
+                "申报单位": mask_for_record(r.fields.get("applicant_name") or "", r),
+                "文件": mask_for_record(r.source.key, r),
+                "规则": f.code,
+                "严重程度": f.severity,
+                "字段": f.field,
+                "填写值": mask_finding_value(f, r),
+                "说明": mask_for_record(f.message, r, personal),
+                "变化": f.change or "",
+                "豁免": "是" if f.waiver else "",
+            })
+    return rows
+
+
 def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
     settings, _, results = _stores()
     key = f"formintake-{campaign_id}".lower()
     create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",
                              description=f"formintake {campaign_id} run {result.run_id}")
-    rows = []
-    for r in result.records:
-        for f in r.findings:
-            rows.append({
-                "推荐单位": r.recommender_unit or r.recommender_path or "",
-                "申报单位": mask_pii(str(r.fields.get("applicant_name") or "")),
-                "文件": mask_pii(r.source.key),
-                "规则": f.code,
-                "严重程度": f.severity,
-                "字段": f.field,
-                "填写值": mask_pii("" if f.value is None else str(f.value)),
-                "说明": mask_pii(f.message),
-                "变化": f.change or "",
-                "豁免": "是" if f.waiver else "",
-            })
+    rows = findings_table(result.records)
     create_table_artifact(table=rows or [{"说明": "没有发现问题"}], key=f"{key}-findings",
                           description=f"Findings of run {result.run_id} (personal data masked)")
     url = results.url(result.report_keys["exceptions.html"])

@@ -230,8 +230,9 @@ def cmd_waive(args) -> int:
 
         s = _require_s3()
         results = S3Store(make_client(s), s.results_bucket, s.results_prefix)
+    # the campaign's own [waivers] list (FORMINTAKE_CAMPAIGN_FILE honoured, as the pipeline does)
     w = add_waiver_to_store(results, campaign.id, args.application_id, args.code, by=args.by, reason=args.reason,
-                            field=args.field or "")
+                            field=args.field or "", campaign=campaign)
     print(json.dumps(w.model_dump(mode="json"), ensure_ascii=False))
     return EXIT_OK
 

@@ -162,10 +162,14 @@ def load_campaign_file(path: str | Path) -> Campaign:
         raise ConfigError(f"bad campaign configuration {path}: {exc}") from exc
 
 
-@lru_cache(maxsize=8)
 def load_campaign(campaign_id: str = "2023") -> Campaign:
-    """The campaign file: ``$FORMINTAKE_CAMPAIGN_FILE`` if set, else the packaged ``<id>.toml``."""
-    override = os.environ.get("FORMINTAKE_CAMPAIGN_FILE")
+    """The campaign file: ``$FORMINTAKE_CAMPAIGN_FILE`` if set, else the packaged ``<id>.toml``.
+    (Cached per id *and* override: setting the variable later in the process is honoured.)"""
+    return _load_campaign(str(campaign_id), os.environ.get("FORMINTAKE_CAMPAIGN_FILE") or None)
+
+
+@lru_cache(maxsize=8)
+def _load_campaign(campaign_id: str, override: str | None) -> Campaign:
     if override:
         camp = load_campaign_file(override)
         if camp.id != str(campaign_id):

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from formintake.config import Campaign, ConfigError, Waivers
 from formintake.keys import ResultKeys
-from formintake.models import Record, Waiver
+from formintake.models import Finding, Record, Waiver
 from formintake.status import refresh_status
 
 
@@ -37,16 +37,23 @@ def waivers_key(campaign_id: str) -> str:
     return ResultKeys(campaign_id).waivers
 
 
-def waivable(code: str, campaign: Campaign | None = None) -> bool:
-    """May a reviewer waive a finding with this code? (The campaign's list, else the packaged default.)"""
+def waivable(finding: Finding | str, campaign: Campaign | None = None) -> bool:
+    """May a reviewer waive this finding? Severity is the finding's own (a rule may downgrade a code to
+    a warning, e.g. the 项目简介 length check's FIELD_INVALID_FORMAT); given a bare code, its registered
+    severity. Errors: the campaign's ``[waivers] waivable_errors`` (else the packaged default), never an
+    intake error; INTERNAL_ERROR never (our fault, not the applicant's: it is retried, not waived)."""
     from formintake import validators  # the rule catalogue: severity and scope of each code
     import formintake.validators.batch  # noqa: F401  (registers the batch codes)
     import formintake.validators.routing  # noqa: F401
 
+    code = finding if isinstance(finding, str) else finding.code
     r = validators.RULES.get(code)
-    if r is None or r.severity == "info":
+    if r is None or code == "INTERNAL_ERROR":
         return False
-    if r.severity == "warning":
+    severity = r.severity if isinstance(finding, str) else finding.severity
+    if severity == "info":
+        return False
+    if severity == "warning":
         return True  # FILE_OCR_USED included: the reviewer compared the values with the scan
     allowed = (campaign.waivers if campaign is not None else Waivers()).waivable_errors
     return r.scope != "intake" and code in allowed  # no waiver makes a file readable
@@ -74,10 +81,11 @@ def dump_waivers(waivers: Iterable[Waiver], campaign_id: str | None = None) -> b
 def apply_waivers(records: Iterable[Record], waivers: Iterable[Waiver], campaign: Campaign | None = None) -> None:
     """Set ``finding.waiver`` on every finding a waiver matches (and clear it where none does), then
     recompute each record's status. Waivers of codes that are not waivable are ignored."""
-    index = {(w.application_id, w.code, w.field): w for w in waivers if waivable(w.code, campaign)}
+    index = {(w.application_id, w.code, w.field): w for w in waivers}
     for r in records:
         for f in r.findings:
-            f.waiver = index.get((r.application_id, f.code, f.field))
+            w = index.get((r.application_id, f.code, f.field))
+            f.waiver = w if w is not None and waivable(f, campaign) else None
         refresh_status(r)
 
 
@@ -101,9 +109,11 @@ def add_waiver(
     code = code.strip().upper()
     if not by.strip() or not reason.strip():
         raise WaiverError("a waiver needs who (--by) and why (--reason)")
-    if not waivable(code, campaign):
-        raise WaiverError(f"{code} cannot be waived (only warnings and the campaign's waivable errors)")
-    if record is not None:
+    cannot = f"{code} cannot be waived (only warnings and the campaign's waivable errors)"
+    if record is None:
+        if not waivable(code, campaign):
+            raise WaiverError(cannot)
+    else:
         fields = sorted({f.field for f in record.findings if f.code == code})
         if not fields:
             raise WaiverError(f"application {application_id} has no {code} finding")
@@ -113,6 +123,9 @@ def add_waiver(
             field = fields[0]
         if field not in fields:
             raise WaiverError(f"application {application_id} has no {code} finding on field '{field}'")
+        # the finding's own severity decides (a downgraded warning is waivable like any warning)
+        if not any(waivable(f, campaign) for f in record.findings if f.code == code and f.field == field):
+            raise WaiverError(cannot)
     w = Waiver(
         application_id=application_id,
         code=code,

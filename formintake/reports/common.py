@@ -386,7 +386,7 @@ def summarize(inp: ReportInput) -> Summary:
 
     sev: Counter[str] = Counter()
     waived = 0
-    rules: dict[str, RuleCount] = {}
+    rules: dict[tuple[str, str], RuleCount] = {}
     units: dict[str, UnitCount] = {}
     changes = {"new": 0, "persisting": 0, "resolved": 0}
     for rec in inp.records:
@@ -396,7 +396,9 @@ def summarize(inp: ReportInput) -> Summary:
         seen_codes: set[str] = set()
         for f in rec.findings:
             title, clause = rule_info(f.code)
-            rc = rules.setdefault(f.code, RuleCount(f.code, title, f.severity, f.clause or clause))
+            # one row per code and severity: a downgraded warning is counted as a warning, never as its
+            # code's registered error (the finding's severity is what every consumer reads)
+            rc = rules.setdefault((f.code, f.severity), RuleCount(f.code, title, f.severity, f.clause or clause))
             if f.change in changes:
                 changes[f.change] += 1
             if f.waived:

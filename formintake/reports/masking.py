@@ -25,6 +25,14 @@ _MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4
 # landlines: area code 0xx / 0xxx, optional dash or space, 7–8 digit number, optional extension
 _LANDLINE = re.compile(r"(?<![0-9])(\(?0\d{2,3}\)?)([- ]?)\d{3,4}[- ]?(\d{4})(?![0-9])")
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+# what applicants write instead of an e-mail address: ＠ or # for @, full-width letters and dots
+_EMAILISH = re.compile(r"(?<![A-Za-z0-9._%+\-Ａ-Ｚａ-ｚ０-９])([A-Za-z0-9Ａ-Ｚａ-ｚ０-９])[A-Za-z0-9._%+\-Ａ-Ｚａ-ｚ０-９．]*"
+                       r"[@＠#]\s?([A-Za-z0-9\-Ａ-Ｚａ-ｚ０-９]+(?:[.．][A-Za-z0-9\-Ａ-Ｚａ-ｚ０-９]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{2,})")
+# a mobile number with a digit too few or too many (1391234567): still somebody's phone
+_MOBILEISH = re.compile(r"(?<![0-9])(1[3-9]\d)\d{5,9}(\d{2})(?![0-9])")
+
+# fields whose every value is personal data, however malformed: masked whole in logs and artifacts
+PERSONAL_FIELDS = frozenset({"contact_phone", "contact_email", "contact_name", "legal_representative"})
 
 
 def mask_pii(text: Any) -> str:
@@ -39,8 +47,50 @@ def mask_pii(text: Any) -> str:
         return ""
     s = text if isinstance(text, str) else str(text)
     s = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", s)
+    s = _EMAILISH.sub(lambda m: f"{m.group(1)}***@{m.group(2)}" if "***@" not in m.group(0) else m.group(0), s)
     s = _ID18.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", s)
     s = _ID15.sub(lambda m: f"{m.group(1)}{'*' * 7}{m.group(2)}", s)
     s = _MOBILE.sub(lambda m: f"{m.group(1)}{m.group(2)}****{m.group(3)}", s)
     s = _LANDLINE.sub(lambda m: f"{m.group(1)}{m.group(2) or '-'}****{m.group(3)}", s)
+    s = _MOBILEISH.sub(lambda m: f"{m.group(1)}****{m.group(2)}", s)
     return s
+
+
+def mask_value(value: Any) -> str:
+    """A personal field's value, whatever its shape: first character, then ``***`` (``""`` for none)."""
+    if value is None:
+        return ""
+    v = str(value).strip()
+    if not v:
+        return ""
+    return v[0] + "***" if len(v) > 1 else "*"
+
+
+def personal_values(record: Any) -> list[str]:
+    """The texts of a record's personal fields (as read and as written), longest first."""
+    out: set[str] = set()
+    for key in PERSONAL_FIELDS:
+        for v in (getattr(record, "fields", {}).get(key), getattr(record, "raw", {}).get(key)):
+            if v is not None and len(str(v).strip()) >= 2:
+                out.add(str(v).strip())
+    return sorted(out, key=len, reverse=True)
+
+
+def mask_for_record(text: Any, record: Any = None, extra: list[str] = ()) -> str:
+    """``text`` masked by pattern *and* by field: every value the record holds in a personal field
+    (``contact_phone``, ``contact_email``, ``contact_name``, ``legal_representative``), malformed or not,
+    is replaced wherever it occurs — a malformed phone or e-mail is exactly what becomes a finding."""
+    s = "" if text is None else str(text)
+    for v in [*(personal_values(record) if record is not None else []), *extra]:
+        if v and len(v) >= 2:
+            s = s.replace(v, mask_value(v))
+    return mask_pii(s)
+
+
+def mask_finding_value(finding: Any, record: Any = None) -> str:
+    """The finding's value for a log or artifact: masked whole when it belongs to a personal field."""
+    if finding.value is None:
+        return ""
+    if finding.field in PERSONAL_FIELDS:
+        return mask_value(finding.value)
+    return mask_for_record(finding.value, record)
