@@ -117,7 +117,7 @@ def findings_table(records) -> list[dict]:
     rows = []
     for r in records:
         for f in r.findings:
-            personal = [str(f.value)] if f.field in PERSONAL_FIELDS and f.value is not None else []
+            personal = [(str(f.value), f.field)] if f.field in PERSONAL_FIELDS and f.value is not None else []
             rows.append({
                 "推荐单位": mask_for_record(r.recommender_unit or r.recommender_path or "", r),
                 "申报单位": mask_for_record(r.fields.get("applicant_name") or "", r),

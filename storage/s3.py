@@ -26,7 +26,7 @@ from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from formintake.storage.base import ObjectVersion
+from formintake.storage.base import ObjectTooLarge, ObjectVersion
 
 if TYPE_CHECKING:
     from formintake.config import S3Settings
@@ -308,13 +308,25 @@ class S3Store:
         rows.sort(key=lambda r: r[:3])
         return [r[3] for r in rows]
 
-    def get(self, key: str, version_id: str | None = None) -> bytes:
+    def get(self, key: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        """The object's bytes; with ``max_bytes``, never more than that is read (ObjectTooLarge): the
+        Content-Length decides first, then the stream is cut at ``max_bytes`` + 1."""
         name = self._full(key)
 
         def fetch() -> bytes:
             resp = self.client.get_object(self.bucket, name, version_id=version_id or None)
             try:
-                return resp.read()
+                if max_bytes is None:
+                    return resp.read()
+                length = resp.headers.get("Content-Length")
+                if length is not None and int(length) > max_bytes:
+                    raise ObjectTooLarge(key, int(length), max_bytes)
+                buf = bytearray()
+                for chunk in resp.stream(1 << 20):
+                    buf += chunk
+                    if len(buf) > max_bytes:
+                        raise ObjectTooLarge(key, None, max_bytes)
+                return bytes(buf)
             finally:
                 resp.close()
                 resp.release_conn()

@@ -667,7 +667,9 @@ def test_extract_never_raises(monkeypatch, docx_form):
 
     monkeypatch.setitem(ex.BACKENDS, "docx", boom)
     form = ex.extract(docx_form, "a.docx")
-    assert codes(form) == ["FILE_CORRUPT"]
+    # our bug, not the applicant's broken file (issue 8): INTERNAL_ERROR with the traceback for the log
+    assert codes(form) == ["INTERNAL_ERROR"]
+    assert "RuntimeError: bug" in form.internal_traceback
 
 
 @pytest.mark.parametrize("text", ["无", "暂无", "/", "—", "不适用"])

@@ -29,7 +29,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za
 _EMAILISH = re.compile(r"(?<![A-Za-z0-9._%+\-Ａ-Ｚａ-ｚ０-９])([A-Za-z0-9Ａ-Ｚａ-ｚ０-９])[A-Za-z0-9._%+\-Ａ-Ｚａ-ｚ０-９．]*"
                        r"[@＠#]\s?([A-Za-z0-9\-Ａ-Ｚａ-ｚ０-９]+(?:[.．][A-Za-z0-9\-Ａ-Ｚａ-ｚ０-９]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{2,})")
 # a mobile number with a digit too few or too many (1391234567): still somebody's phone
-_MOBILEISH = re.compile(r"(?<![0-9])(1[3-9]\d)\d{5,9}(\d{2})(?![0-9])")
+_MOBILEISH = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)\d{5,9}(\d{2})(?![0-9A-Za-z])")  # not inside a hex id
 
 # fields whose every value is personal data, however malformed: masked whole in logs and artifacts
 PERSONAL_FIELDS = frozenset({"contact_phone", "contact_email", "contact_name", "legal_representative"})
@@ -56,34 +56,44 @@ def mask_pii(text: Any) -> str:
     return s
 
 
-def mask_value(value: Any) -> str:
-    """A personal field's value, whatever its shape: first character, then ``***`` (``""`` for none)."""
+_DIGIT_RUN = re.compile(r"\d{5,}")
+
+
+def mask_value(value: Any, field: str = "") -> str:
+    """A personal field's value, whatever its shape. A phone or e-mail the patterns recognise keeps
+    their usual shape (``138****5678``, ``l***@163.com``) when nothing personal is left over; anything
+    else keeps its first character only (``李**``, ``1***``)."""
     if value is None:
         return ""
     v = str(value).strip()
     if not v:
         return ""
-    return v[0] + "***" if len(v) > 1 else "*"
+    if field in ("contact_phone", "contact_email"):
+        m = mask_pii(v)
+        rest = re.sub(r"\d*\*{4}\d*|\w\*{3}@\S*", "", m)  # what the patterns left in clear
+        if m != v and not _DIGIT_RUN.search(rest) and not re.search(r"[@＠#]", rest):
+            return m
+    return v[0] + "*" * min(3, max(1, len(v) - 1))
 
 
-def personal_values(record: Any) -> list[str]:
-    """The texts of a record's personal fields (as read and as written), longest first."""
-    out: set[str] = set()
-    for key in PERSONAL_FIELDS:
+def personal_values(record: Any) -> list[tuple[str, str]]:
+    """(text, field) of a record's personal fields (as read and as written), longest first."""
+    out: dict[str, str] = {}
+    for key in sorted(PERSONAL_FIELDS):
         for v in (getattr(record, "fields", {}).get(key), getattr(record, "raw", {}).get(key)):
             if v is not None and len(str(v).strip()) >= 2:
-                out.add(str(v).strip())
-    return sorted(out, key=len, reverse=True)
+                out.setdefault(str(v).strip(), key)
+    return sorted(out.items(), key=lambda kv: len(kv[0]), reverse=True)
 
 
-def mask_for_record(text: Any, record: Any = None, extra: list[str] = ()) -> str:
+def mask_for_record(text: Any, record: Any = None, extra: list[tuple[str, str]] = ()) -> str:
     """``text`` masked by pattern *and* by field: every value the record holds in a personal field
     (``contact_phone``, ``contact_email``, ``contact_name``, ``legal_representative``), malformed or not,
     is replaced wherever it occurs — a malformed phone or e-mail is exactly what becomes a finding."""
     s = "" if text is None else str(text)
-    for v in [*(personal_values(record) if record is not None else []), *extra]:
+    for v, field in [*(personal_values(record) if record is not None else []), *extra]:
         if v and len(v) >= 2:
-            s = s.replace(v, mask_value(v))
+            s = s.replace(v, mask_value(v, field))
     return mask_pii(s)
 
 
@@ -92,5 +102,5 @@ def mask_finding_value(finding: Any, record: Any = None) -> str:
     if finding.value is None:
         return ""
     if finding.field in PERSONAL_FIELDS:
-        return mask_value(finding.value)
+        return mask_value(finding.value, finding.field)
     return mask_for_record(finding.value, record)
