@@ -343,12 +343,13 @@ def _int(v: str | None, default: int) -> int:
 
 # inline level ---------------------------------------------------------------------------------
 class _Field:
-    __slots__ = ("ff", "result", "shown")
+    __slots__ = ("ff", "result", "shown", "instr")
 
     def __init__(self, ff) -> None:
         self.ff = ff  # w:ffData of a legacy form field, or None
         self.result = False  # past w:fldChar separate: its runs are the field's result
         self.shown = 0  # characters of result text written
+        self.instr: list[str] = []  # its own instruction text
 
 
 class _ParaText:
@@ -395,7 +396,8 @@ class _ParaText:
             elif tag == T_FLDCHAR:
                 self.fldchar(child)
             elif tag == T_INSTR:
-                continue
+                if self.fields and not self.fields[-1].result and all(f.result for f in self.fields[:-1]):
+                    self.fields[-1].instr.append(child.text or "")
             elif tag == T_SDT:
                 glyph = _cc_checkbox(child)
                 if glyph is not None:
@@ -423,8 +425,23 @@ class _ParaText:
                 self.fields[-1].result = True
         elif kind == "end" and self.fields:
             f = self.fields.pop()
-            if f.ff is not None and not f.shown:
-                self.emit(_form_field_value(f.ff))
+            if not f.shown:  # a field without a cached result: what Word computes and shows
+                self.emit(_form_field_value(f.ff) if f.ff is not None else _eq_text("".join(f.instr)))
+
+
+_EQ = re.compile(r"^\s*eq\s", re.I)
+_EQ_BOX, _EQ_TICK = set("□☐口"), set("√✓✔×xX╳")
+
+
+def _eq_text(instr: str) -> str:
+    """What an EQ field shows. Word's 带圈字符 (enclose characters) writes a tick in a box as
+    ``eq \\o\\ac(□,√)``, an overlay with no cached result: read as ☑ (a box alone as ☐)."""
+    if not _EQ.match(instr):
+        return ""
+    chars = re.sub(r"\\[a-zA-Z]+\d*|[(),\s]", "", instr.strip()[2:])
+    if chars and set(chars) & _EQ_BOX:
+        return TICKED if set(chars) & _EQ_TICK else UNTICKED
+    return chars
 
 
 def _wrap(p):

@@ -64,6 +64,7 @@ def form_of(body: str):
     ("platform", RenderStyle(table_columns=4, labels="variant", dates="dot"), "sym"),
     ("experience_center", RenderStyle(merge_long=True, spaced_labels=True), "wps"),
     ("platform", RenderStyle(direction_checkbox=True, title="in_title"), "glyph"),
+    ("experience_center", RenderStyle(table_columns=4), "eq"),
 ])
 def test_word_markup_form_reads_like_the_clean_original(direction, style, boxes):
     v = base_values(direction, 11)
@@ -252,6 +253,20 @@ def test_fields_read_their_result_never_their_instruction():
 ])
 def test_checkbox_glyphs(xml, glyph):
     assert doc_text(p(f"<w:r>{xml}</w:r>", r("展示"))) == [glyph + "展示"]
+
+
+def test_enclosed_character_tick_is_an_eq_field_without_result():
+    def eq(inner: str) -> str:  # Word's 带圈字符: √ enclosed in □
+        return ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve">eq \\o\\ac(</w:instrText>'
+                '</w:r><w:r><w:rPr><w:position w:val="-4"/><w:sz w:val="31"/></w:rPr><w:instrText>□</w:instrText></w:r>'
+                f'<w:r><w:instrText xml:space="preserve">,{inner})</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+    assert doc_text(p(eq("√"), r("展示 "), eq(" "), r("体验"))) == ["☑展示 ☐体验"]
+    form = form_of(p(r("二、项目基本情况")) + p(r("功能："), eq("√"), r("展示 "), eq(" "), r("体验 "), eq("√"), r("销售")))
+    assert form.value("functions") == ["展示", "销售"]
+    page = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText></w:r>'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+    assert doc_text(p(r("第"), page, r("页"))) == ["第页"]  # other fields without a result show nothing
 
 
 def test_sym_ticks_choose_options():

@@ -12,7 +12,7 @@ settings, styles, comments), with what applicants' files carry:
   formatting changes (``w:rPrChange``);
 * legacy form fields: values as FORMTEXT results (with a ``w:textInput/w:default`` that must not be
   read), boxes as FORMCHECKBOX (``w:default`` / ``w:checked``), or as ``w:sym`` Wingdings glyphs, or as
-  WPS-style Wingdings 2 text runs;
+  WPS-style Wingdings 2 text runs, or as 带圈字符 (EQ overlay fields of □ and √, without a result);
 * the cover inside a text box: DrawingML ``wps:txbx`` in ``mc:Choice`` with the VML ``v:textbox`` copy
   in ``mc:Fallback``;
 * values split mid-way into runs with different formatting and rsids, inside ``w:proofErr``,
@@ -58,7 +58,7 @@ _ROOT_NS = " ".join(f'xmlns:{k}="{v}"' for k, v in NS.items() if k != "a")
 REL_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
 AUTHOR = "张伟"
 DATE = "2023-08-28T10:15:00Z"
-BOX_STYLES = ("formcheckbox", "sym", "wps")
+BOX_STYLES = ("formcheckbox", "sym", "wps", "eq", "glyph")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class WordMarkup:
     merge_field: bool = True
     tails: bool = True
     one_cell: bool = True
-    boxes: str = "formcheckbox"  # formcheckbox | sym (w:sym Wingdings) | wps (Wingdings 2 text) | glyph (☑/☐)
+    # formcheckbox | sym (w:sym Wingdings) | wps (Wingdings 2 text) | eq (带圈字符: EQ \o\ac(□,√)) | glyph (☑/☐)
+    boxes: str = "formcheckbox"
 
 
 ONE_CELL_LABELS = ("联系电话", "手机号码", "邮政编码", "邮编")
@@ -208,6 +209,14 @@ class _Writer:
             font, on, off = (("Wingdings 2", "F052", "F0A3"), ("Wingdings", "F0FE", "F0A8"),
                              ("Wingdings", "F0FD", "F06F"))[n % 3]
             return f'<w:r><w:sym w:font="{font}" w:char="{on if checked else off}"/></w:r>'
+        if how == "eq":  # Word's 带圈字符: a √ enclosed in □, an EQ overlay field without a cached result
+            inner = "√" if checked else " "
+            return ('<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                    '<w:r><w:instrText xml:space="preserve">eq \\o\\ac(</w:instrText></w:r>'
+                    '<w:r><w:rPr><w:rFonts w:hint="eastAsia"/><w:position w:val="-4"/><w:sz w:val="31"/></w:rPr>'
+                    '<w:instrText>□</w:instrText></w:r>'
+                    f'<w:r><w:rPr><w:rFonts w:hint="eastAsia"/></w:rPr><w:instrText xml:space="preserve">,{inner})</w:instrText></w:r>'
+                    '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
         if how == "wps":
             return ('<w:r><w:rPr><w:rFonts w:hint="default" w:ascii="Wingdings 2" w:hAnsi="Wingdings 2"/></w:rPr>'
                     f'{_t("R" if checked else chr(0xA3))}</w:r>')
