@@ -122,6 +122,10 @@ def test_deleted_paragraph_mark_joins_label_and_value():
     assert joined.value("center_name") == "星河体验馆"
     kept = form_of(p(r("体验中心名称：")) + p(r("星河体验馆")))  # no tracked deletion: two paragraphs
     assert kept.value("center_name") is None
+    cell = (f"<w:tbl><w:tblGrid><w:gridCol/></w:tblGrid><w:tr><w:tc>{p(r('联系电话：138'), ppr=mark)}"
+            f"{p(r('1234 5678'))}</w:tc></w:tr></w:tbl>")
+    assert doc_text(cell) == ["联系电话：1381234 5678"]
+    assert doc_text(cell.replace(mark, "")) == ["联系电话：138\n1234 5678"]
 
 
 def test_deleted_table_row_is_gone_inserted_row_kept():
@@ -137,6 +141,11 @@ def test_deleted_table_row_is_gone_inserted_row_kept():
     assert form.fields["center_name"].evidence.row == 0  # rows counted as accepted
     live = form_of(p(r("二、项目基本情况")) + tbl.replace('<w:trPr><w:del w:id="5" w:author="a"/></w:trPr>', ""))
     assert live.value("center_name") == "旧体验馆"  # the same row, not deleted: first value wins
+    cells = (f"<w:tbl><w:tblGrid><w:gridCol/><w:gridCol/><w:gridCol/></w:tblGrid><w:tr><w:tc>{p(r('所在城市'))}</w:tc>"
+             f"<w:tc><w:tcPr><w:cellDel w:id=\"7\" w:author=\"a\"/></w:tcPr>{p(r('南京市'))}</w:tc>"
+             f"<w:tc>{p(r('北京市'))}</w:tc></w:tr></w:tbl>")
+    assert form_of(p(r("二、项目基本情况")) + cells).value("center_city") == "北京市"
+    assert form_of(p(r("二、项目基本情况")) + cells.replace("<w:cellDel", "<w:cellIns")).value("center_city") == "南京市 北京市"
 
 
 def test_comments_bookmarks_proof_errors_smart_tags_and_split_runs():
