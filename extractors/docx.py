@@ -28,6 +28,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from copy import deepcopy
 
 from lxml import etree
@@ -97,7 +98,8 @@ class TooDeep(Exception):
 
 
 def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
-    """Read a docx (already sniffed) into a Layout; a broken file gives a Layout with a precise finding."""
+    """Read a docx (already sniffed) into a Layout; a file we cannot read gives a Layout with the finding
+    that says why. Errors of the reader itself are not caught here (they are INTERNAL_ERROR upstream)."""
     layout = Layout("docx")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -107,27 +109,44 @@ def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
         with zf.open(part) as f:
             xml = f.read(size_limit_bytes + 1)
         if len(xml) > size_limit_bytes:
-            layout.findings.append(make_finding(
-                "FILE_TOO_LARGE", message="docx正文解压后超过大小限制", evidence=Evidence(method="file"),
-                message_en="document part larger than the size limit"))
-            return layout
+            return _fail(layout, "FILE_TOO_LARGE", "docx正文解压后超过大小限制", "document part larger than the size limit")
         root = parse_xml(xml)
         body = root.find(T_BODY)
         if body is None:
             raise DocxError("no w:body")
         layout.pages = _pages(zf)
+    except TooDeep:
+        return _too_deep(layout)
+    except NotImplementedError as e:  # zipfile: a compression method Python cannot unpack (Deflate64, LZMA…)
+        return _fail(layout, "FILE_UNSUPPORTED_TYPE", "docx使用了不支持的压缩方式（请用Word或WPS重新另存为docx）",
+                     f"unsupported zip compression: {e}")
+    except RuntimeError as e:  # zipfile: an encrypted zip entry ("password required")
+        if "encrypted" not in str(e) and "password" not in str(e):
+            raise
+        return _fail(layout, "FILE_ENCRYPTED", "docx压缩包内容已加密，无法读取，请去除密码后重新上传", f"encrypted zip entry: {e}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, OSError, ValueError, zlib.error,
+            etree.XMLSyntaxError, DocxError) as e:  # broken zip, bad deflate data, bad XML: a broken file
+        return _fail(layout, "FILE_CORRUPT", "docx文件已损坏，无法读取正文", f"broken docx: {type(e).__name__}: {e}")
+    try:
         _Walker(layout).container(body)
-    except (TooDeep, RecursionError):
-        layout.blocks.clear()
-        layout.findings.append(make_finding(
-            "FILE_TOO_LARGE", message="docx正文嵌套层级过深（如表格中套表格数百层），超出可读取的范围，请简化后重新上传",
-            expected=f"XML嵌套≤{MAX_DEPTH}层", evidence=Evidence(method="file"),
-            message_en=f"document nested too deeply (XML depth limit {MAX_DEPTH}, or recursion limit)"))
-    except Exception as e:  # broken zip, bad XML, zlib.error and friends: a broken file, never a crash
-        layout.blocks.clear()
-        layout.findings.append(make_finding(
-            "FILE_CORRUPT", message="docx文件已损坏，无法读取正文", evidence=Evidence(method="file"),
-            message_en=f"broken docx: {type(e).__name__}: {e}"[:300]))
+    except RecursionError:
+        return _too_deep(layout)
+    return layout
+
+
+def _fail(layout: Layout, code: str, message: str, message_en: str) -> Layout:
+    layout.blocks.clear()
+    layout.findings.append(make_finding(code, message=message, evidence=Evidence(method="file"),
+                                        message_en=message_en[:300]))
+    return layout
+
+
+def _too_deep(layout: Layout) -> Layout:
+    layout.blocks.clear()
+    layout.findings.append(make_finding(
+        "FILE_TOO_LARGE", message="docx正文嵌套层级过深（如表格中套表格数百层），超出可读取的范围，请简化后重新上传",
+        expected=f"XML嵌套≤{MAX_DEPTH}层", evidence=Evidence(method="file"),
+        message_en=f"document nested too deeply (XML depth limit {MAX_DEPTH}, or recursion limit)"))
     return layout
 
 

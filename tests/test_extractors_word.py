@@ -386,3 +386,46 @@ def test_xlsx_office_document_relationship_is_not_a_word_part():
     buf = io.BytesIO()
     Workbook().save(buf)
     assert codes(extractors.extract(buf.getvalue(), "a.docx")) == ["FILE_UNSUPPORTED_TYPE"]
+
+
+def _patch_entry(data: bytes, name: str, *, method: int | None = None, flag: int | None = None) -> bytes:
+    """Rewrite one entry's compression method / flag bits in its local and central headers."""
+    buf = bytearray(data)
+    raw = name.encode()
+    local = zipfile.ZipFile(io.BytesIO(data)).getinfo(name).header_offset
+    central = next(i for i in range(len(buf)) if buf[i:i + 4] == b"PK\x01\x02" and buf[i + 46:i + 46 + len(raw)] == raw)
+    for start, off_flag, off_method in ((local, 6, 8), (central, 8, 10)):
+        if method is not None:
+            buf[start + off_method:start + off_method + 2] = method.to_bytes(2, "little")
+        if flag is not None:
+            old = int.from_bytes(buf[start + off_flag:start + off_flag + 2], "little")
+            buf[start + off_flag:start + off_flag + 2] = (old | flag).to_bytes(2, "little")
+    return bytes(buf)
+
+
+def test_zip_variants_get_their_own_codes_not_corrupt():
+    data = docx_from_body(TITLE + p(r("体验中心名称：星河体验馆")))
+    deflate64 = extractors.extract(_patch_entry(data, "word/document.xml", method=9), "a.docx")
+    assert codes(deflate64) == ["FILE_UNSUPPORTED_TYPE"] and "压缩方式" in deflate64.intake_findings[0].message
+    encrypted = extractors.extract(_patch_entry(data, "word/document.xml", flag=0x1), "a.docx")
+    assert codes(encrypted) == ["FILE_ENCRYPTED"]
+    lzma = io.BytesIO()  # a compression Python does unpack: read
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(lzma, "w", zipfile.ZIP_LZMA) as dst:
+        for n in src.namelist():
+            dst.writestr(n, src.read(n))
+    assert extractors.extract(lzma.getvalue(), "a.docx").value("center_name") == "星河体验馆"
+    broken = bytearray(data)  # flip bytes inside the deflated document part: a broken file
+    off = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/document.xml").header_offset + 60
+    broken[off:off + 40] = bytes(40)
+    assert codes(extractors.extract(bytes(broken), "a.docx")) == ["FILE_CORRUPT"]
+
+
+def test_a_bug_in_the_docx_reader_is_internal_error_not_corrupt(monkeypatch):
+    from formintake.extractors import docx as docx_mod
+
+    def bug(self, el):
+        raise AttributeError("'NoneType' object has no attribute 'tag'")
+
+    monkeypatch.setattr(docx_mod._Walker, "container", bug)
+    form = extractors.extract(docx_from_body(TITLE), "a.docx")
+    assert codes(form) == ["INTERNAL_ERROR"]
