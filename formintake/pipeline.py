@@ -36,7 +36,7 @@ from formintake.steps.link import application_id_for, link_versions, records_of
 from formintake.steps.publish import dumps, publish
 from formintake.storage.base import ObjectStore, ObjectTooLarge, ObjectVersion
 from formintake.storage.s3 import is_transient
-from formintake.validators.recommenders import resolve_recommender
+from formintake.validators.recommenders import recommending
 from formintake.validators.registry import RuleContext, make_finding, run_application_rules
 from formintake.versions import VersionDoc
 from formintake.waivers import load_waivers
@@ -146,8 +146,7 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
 
 
 def build_record(form: ExtractedForm, findings: list[Finding], source: SourceInfo, campaign: Campaign) -> Record:
-    written = form.value("recommender")
-    unit = resolve_recommender(source.recommender_path, campaign) or resolve_recommender(written, campaign)
+    unit = recommending(source.recommender_path, form.value("recommender"), campaign).filing
     return Record(
         application_id="",
         campaign=campaign.id,

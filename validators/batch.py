@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from formintake.config import Campaign, DemoCity
 from formintake.identity import group_by, same_project_clusters
 from formintake.models import Finding, Record
-from formintake.validators.recommenders import Unit, resolve_recommender
+from formintake.validators.recommenders import Unit, recommending, resolve_recommender
 from formintake.validators.registry import RULES, RuleContext, rule
 from formintake.text import fold
 
@@ -34,6 +34,7 @@ class View:
     record: Record
     written_text: str | None  # 推荐单位 as written in the form
     written: Unit | None  # ... resolved
+    folder: Unit | None  # the unit of the folder it was filed under
     filing: Unit | None  # the unit it counts under (see module docstring)
     extra_claim: str | None  # the demonstration city it claims to be an extra of (experience centers only)
     extra_from_cell: bool  # the claim comes from the 示范城市额外推荐 cell (not from the unit)
@@ -60,12 +61,10 @@ def _text(v: Any) -> str | None:
 
 def view_of(record: Record, campaign: Campaign) -> View:
     written_text = _text(record.fields.get("recommender"))
-    written = resolve_recommender(written_text, campaign)
-    filing = (
-        resolve_recommender(record.recommender_path, campaign)
-        or resolve_recommender(record.recommender_unit, campaign)
-        or written
-    )
+    units = recommending(record.recommender_path, written_text, campaign)
+    written = units.written
+    # the unit stored at extraction (Record.recommender_unit) between the folder's and the form's
+    filing = units.folder or resolve_recommender(record.recommender_unit, campaign) or written
     cell = _text(record.fields.get("demo_city"))
     if cell in {fold(v) for v in campaign.recommenders.no_demo_city_values}:
         cell = None
@@ -79,6 +78,7 @@ def view_of(record: Record, campaign: Campaign) -> View:
         record=record,
         written_text=written_text,
         written=written,
+        folder=units.folder,
         filing=filing,
         extra_claim=claim,
         extra_from_cell=from_cell,
@@ -161,7 +161,7 @@ def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Itera
         v = ctx.view(r)
         path = (r.recommender_path or "").strip()
         city = next((u for u in (v.written, v.filing) if u is not None and u.kind == "demo_city"), None)
-        if path and resolve_recommender(path, ctx.campaign) is None:
+        if path and v.folder is None:
             yield r.application_id, ctx.finding(
                 "RECOMMENDER_UNKNOWN",
                 value=path,

@@ -141,3 +141,22 @@ def _index(campaign: Campaign) -> _Index:
 def resolve_recommender(text: str | None, campaign: Campaign) -> Unit | None:
     """The recommending unit a name (as written in a form, or a folder name) stands for; None if unknown."""
     return _index(campaign).resolve(text)
+
+
+@dataclass(frozen=True)
+class Recommending:
+    """Who recommends one upload: the unit of the folder it was filed under and the unit written (stamped)
+    in the form, each resolved once."""
+
+    folder: Unit | None
+    written: Unit | None
+
+    @property
+    def filing(self) -> Unit | None:
+        """The unit the application counts under: the folder is who submitted it, else the form's unit
+        (``Record.recommender_unit``)."""
+        return self.folder or self.written
+
+
+def recommending(folder: str | None, written: str | None, campaign: Campaign) -> Recommending:
+    return Recommending(resolve_recommender(folder, campaign), resolve_recommender(written, campaign))

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from formintake.config import Campaign
 from formintake.models import Evidence, ExtractedForm, Finding, Severity
+from formintake.validators.recommenders import Recommending, recommending
 
 Scope = Literal["intake", "application", "batch"]
 
@@ -60,6 +61,15 @@ class RuleContext:
     campaign: Campaign
     recommender_path: str | None = None  # the <recommender> segment of the object key
     uploaded_at: str | None = None
+    _recommending: dict[int, tuple[ExtractedForm, Recommending]] = field(default_factory=dict, repr=False)
+
+    def recommending(self, form: ExtractedForm) -> Recommending:
+        """The folder's and the form's recommending units, resolved once per form."""
+        hit = self._recommending.get(id(form))
+        if hit is None or hit[0] is not form:
+            hit = self._recommending[id(form)] = (
+                form, recommending(self.recommender_path, form.value("recommender"), self.campaign))
+        return hit[1]
 
     def finding(
         self,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from formintake.models import ExtractedForm
 from formintake.validators.eligibility import address_province
-from formintake.validators.recommenders import Unit, resolve_recommender
+from formintake.validators.recommenders import Unit
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import PROVINCE_BY_CODE, PROVINCE_SHORT, city_key, fold
 
@@ -123,8 +123,8 @@ def check_path_mismatch(form: ExtractedForm, ctx: RuleContext):
     RECOMMENDER_UNKNOWN (batch), and an empty one to FIELD_MISSING.
     """
     written = form.value("recommender")
-    form_unit = resolve_recommender(written, ctx.campaign)
-    path_unit = resolve_recommender(ctx.recommender_path, ctx.campaign)
+    units = ctx.recommending(form)
+    form_unit, path_unit = units.written, units.folder
     if form_unit is None or path_unit is None or form_unit.key == path_unit.key:
         return
     if form_unit.kind == "demo_city" and path_unit.kind == "province" and path_unit.region == form_unit.region:
@@ -147,9 +147,8 @@ def check_region_mismatch(form: ExtractedForm, ctx: RuleContext):
     or for an experience center the center's city (else its address). 计划单列市 and demonstration cities
     cover their city only; 兵团 covers 新疆. Central enterprises (本集团) are exempt. The unit is the one
     written in the form, else the folder's."""
-    unit = resolve_recommender(form.value("recommender"), ctx.campaign) or resolve_recommender(
-        ctx.recommender_path, ctx.campaign
-    )
+    units = ctx.recommending(form)
+    unit = units.written or units.folder
     if unit is None or not unit.is_regional or form.direction is None:
         return
     keys = ("center_city", "center_address") if form.direction == "experience_center" else ("registered_address",)
