@@ -15,7 +15,6 @@ import time
 import traceback
 from collections.abc import Callable
 
-from formintake import validators  # noqa: F401  (registers the intake codes)
 from formintake.extractors.assemble import assemble
 from formintake.extractors.convert import to_docx
 from formintake.extractors.docx import read_docx
@@ -23,7 +22,7 @@ from formintake.extractors.layout import Layout
 from formintake.extractors.pdf import read_pdf
 from formintake.extractors.sniff import sniff
 from formintake.models import Evidence, ExtractedForm
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 __all__ = ["extract", "BACKENDS", "sniff", "assemble"]
 

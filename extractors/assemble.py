@@ -17,7 +17,7 @@ from formintake.extractors.layout import Layout, Para, Row
 from formintake.extractors.normalize import clean_text, is_placeholder, looks_like_date, normalize, parse_date
 from formintake.fields import BY_KEY, DIRECTION_OPTIONS, FIELDS, FieldSpec
 from formintake.models import Evidence, ExtractedForm, FieldValue
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 TITLE = "新型信息消费示范项目申报书"
 DIRECTION_BY_ZH = {"用户过亿信息消费大平台": "platform", "信息消费体验中心": "experience_center"}

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from formintake.models import Evidence, Finding
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 SOFFICE_ENV = "FORMINTAKE_SOFFICE"
 INSTALL_PACKAGE = "libreoffice-writer-nogui"  # Debian: LibreOffice Writer without the GUI (~200 MB)

@@ -35,7 +35,7 @@ from lxml import etree
 
 from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = "{" + W_NS + "}"

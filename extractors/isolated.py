@@ -35,7 +35,7 @@ def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeou
 
 
 def _timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
-    from formintake.validators.registry import make_finding
+    from formintake.findings import make_finding
 
     form = ExtractedForm(source=filename)
     form.intake_findings.append(make_finding(

@@ -25,7 +25,7 @@ from pdfplumber.table import TableFinder
 
 from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 # OCR hook: (page image as PNG bytes, page width pt, page height pt) -> lines of (text, bbox in pt)
 OcrFunc = Callable[[bytes, float, float], list[tuple[str, tuple[float, float, float, float]]]]

@@ -13,10 +13,9 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 
-from formintake import validators  # noqa: F401  (registers the intake codes)
 from formintake.extractors.docx import main_part_name
 from formintake.models import Evidence, Finding
-from formintake.validators.registry import make_finding
+from formintake.findings import make_finding
 
 READABLE = ("pdf", "docx")
 CONVERTIBLE = ("doc", "rtf")  # legacy word-processor files: to docx with LibreOffice (extractors.convert)

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -58,7 +59,11 @@ def _run_name() -> str:
 
     campaign = flow_run.parameters.get("campaign", "?")
     full = " full" if flow_run.parameters.get("full") else ""
-    return f"formintake {campaign}{full} {dt.datetime.now(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}"
+    try:  # the time in the campaign's time zone
+        tz: dt.tzinfo = ZoneInfo(load_campaign(campaign).timezone)
+    except Exception:  # a bad campaign fails the flow itself, with the reason; the name only needs a time
+        tz = dt.timezone.utc
+    return f"formintake {campaign}{full} {dt.datetime.now(tz):%Y-%m-%d %H:%M}"
 
 
 @task(name="list uploads", cache_policy=NO_CACHE, **STORAGE_RETRIES)

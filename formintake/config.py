@@ -79,6 +79,9 @@ class Waivers(BaseModel):
     )
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
 class Campaign(BaseModel):
     id: str
     name: str
@@ -86,7 +89,8 @@ class Campaign(BaseModel):
     notice_date: dt.date
     campaign_year: int
     deadline: dt.date
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
+    timezone_label: str | None = None  # how reviewers name the time zone, e.g. 北京时间 (default: its IANA name)
     check_upload_time: bool = False
     thresholds: Thresholds
     quotas: Quotas
@@ -95,6 +99,11 @@ class Campaign(BaseModel):
     demo_cities: list[DemoCity]
     demo_cities_source: str
     config_path: str
+
+    @property
+    def timezone_zh(self) -> str:
+        """The campaign's time zone as reports and messages name it."""
+        return self.timezone_label or self.timezone
 
     def demo_city(self, name: str | None) -> DemoCity | None:
         if not name:
@@ -146,7 +155,8 @@ def load_campaign_file(path: str | Path) -> Campaign:
             notice_date=c["notice_date"],
             campaign_year=c["campaign_year"],
             deadline=c["deadline"],
-            timezone=c.get("timezone", "Asia/Shanghai"),
+            timezone=c.get("timezone", DEFAULT_TIMEZONE),
+            timezone_label=c.get("timezone_label"),
             check_upload_time=c.get("check_upload_time", False),
             thresholds=Thresholds(**data.get("thresholds", {})),
             quotas=Quotas(**data.get("quotas", {})),

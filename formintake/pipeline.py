@@ -37,7 +37,8 @@ from formintake.steps.publish import dumps, publish
 from formintake.storage.base import ObjectStore, ObjectTooLarge, ObjectVersion
 from formintake.storage.s3 import is_transient
 from formintake.validators.recommenders import recommending
-from formintake.validators.registry import RuleContext, make_finding, run_application_rules
+from formintake.findings import make_finding
+from formintake.validators.registry import RuleContext, run_application_rules
 from formintake.versions import VersionDoc
 from formintake.waivers import load_waivers
 

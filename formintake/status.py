@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from formintake import validators
+from formintake.findings import RULES
 from formintake.models import Finding, Record, Status
 
 
 def is_readable(findings: Iterable[Finding]) -> bool:
     """False when an intake error (FILE_* / FORM_*) says the file could not be read as a form."""
-    rules = validators.RULES
-    return not any(f.severity == "error" and f.code in rules and rules[f.code].scope == "intake" for f in findings)
+    return not any(f.severity == "error" and f.code in RULES and RULES[f.code].scope == "intake" for f in findings)
 
 
 def compute_status(findings: Iterable[Finding], readable: bool | None = None) -> Status:

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from formintake.config import Campaign, ConfigError, Waivers
+from formintake.findings import RULES
 from formintake.keys import ResultKeys
 from formintake.models import Finding, Record, Waiver
 from formintake.status import refresh_status
@@ -42,12 +43,8 @@ def waivable(finding: Finding | str, campaign: Campaign | None = None) -> bool:
     a warning, e.g. the 项目简介 length check's FIELD_INVALID_FORMAT); given a bare code, its registered
     severity. Errors: the campaign's ``[waivers] waivable_errors`` (else the packaged default), never an
     intake error; INTERNAL_ERROR never (our fault, not the applicant's: it is retried, not waived)."""
-    from formintake import validators  # the rule catalogue: severity and scope of each code
-    import formintake.validators.batch  # noqa: F401  (registers the batch codes)
-    import formintake.validators.routing  # noqa: F401
-
     code = finding if isinstance(finding, str) else finding.code
-    r = validators.RULES.get(code)
+    r = RULES.get(code)
     if r is None or code == "INTERNAL_ERROR":
         return False
     severity = r.severity if isinstance(finding, str) else finding.severity

@@ -59,7 +59,7 @@ def rule_titles(monkeypatch):
 def _title(code: str) -> str:
     from formintake.validators import RULES
 
-    return RULES[code].title
+    return RULES[code].title_for(load_campaign("2023"))
 
 
 def src(key: str, version: str = "v1", sha: str = "ab" * 32, at: str = "2023-09-01T02:00:00Z") -> SourceInfo:

@@ -321,7 +321,7 @@ def test_findings_are_complete(name, direction, overrides, expected):
         if f.field:
             assert f.field in BY_KEY
             assert f.evidence == form.evidence(f.field)
-        assert f.clause == RULES[f.code].clause
+        assert f.clause == RULES[f.code].clause_for(load_campaign("2023"))
 
 
 def test_field_missing_names_each_field():

@@ -152,7 +152,7 @@ def _parse_ts(v: str | None) -> dt.datetime | None:
 # --------------------------------------------------------------------------- rules
 
 
-@rule("RECOMMENDER_UNKNOWN", "error", clause="四（一）", title="推荐单位不在推荐单位范围内", scope="batch")
+@rule("RECOMMENDER_UNKNOWN")
 def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """The folder and the unit written in the form must each be a recommending unit; a demonstration city's
     department recommends only experience-center extras. At most one finding per field: ``recommender``
@@ -204,7 +204,7 @@ def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Itera
             )
 
 
-@rule("QUOTA_EXCEEDED", "error", clause="四（二） 不超过5个", title="体验中心方向推荐数量超过限额", scope="batch")
+@rule("QUOTA_EXCEEDED")
 def check_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """More than ``quotas.center_per_unit`` experience centers of one filing unit (extras not counted):
     flag those beyond the quota by 推荐排序 (see :func:`beyond_quota`)."""
@@ -225,7 +225,7 @@ def check_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str,
             )
 
 
-@rule("CITY_EXTRA_QUOTA_EXCEEDED", "error", clause="四（二） 额外推荐不超过2个", title="示范城市额外推荐超过限额", scope="batch")
+@rule("CITY_EXTRA_QUOTA_EXCEEDED")
 def check_city_extra_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """More than ``quotas.center_extra_per_demo_city`` extras of one demonstration city, whoever filed them:
     flag those beyond by 推荐排序, as for QUOTA_EXCEEDED."""
@@ -245,7 +245,7 @@ def check_city_extra_quota(records: list[Record], ctx: BatchContext) -> Iterator
             )
 
 
-@rule("CITY_EXTRA_NOT_DEMO_CITY", "error", clause="四（二） 见附件1", title="额外推荐城市不是信息消费示范城市", scope="batch")
+@rule("CITY_EXTRA_NOT_DEMO_CITY")
 def check_extra_not_demo_city(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """An experience center's 示范城市额外推荐 cell names a city not in the campaign's list (附件1). Such an
     application counts against its unit's own quota instead."""
@@ -264,7 +264,7 @@ def check_extra_not_demo_city(records: list[Record], ctx: BatchContext) -> Itera
             )
 
 
-@rule("CITY_EXTRA_NOT_VIA_PROVINCE", "error", clause="四（二） 需提交所在省（区）统一上报", title="示范城市额外推荐未经所在省统一上报", scope="batch")
+@rule("CITY_EXTRA_NOT_VIA_PROVINCE")
 def check_extra_via_province(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """An extra of a demonstration city that is neither 直辖市 nor 计划单列市 must be filed by its province."""
     for r in records:
@@ -287,7 +287,7 @@ def check_extra_via_province(records: list[Record], ctx: BatchContext) -> Iterat
         )
 
 
-@rule("PLATFORM_QUOTA_NONE", "info", clause="四（二） 不作推荐数量要求", title="平台方向不限推荐数量", scope="batch")
+@rule("PLATFORM_QUOTA_NONE")
 def note_platform_no_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """Never an error. Where a unit files more platform applications than ``quotas.platform_note_above``
     (the experience-center quota, which a reader might assume applies), each of them gets this note."""
@@ -307,7 +307,7 @@ def note_platform_no_quota(records: list[Record], ctx: BatchContext) -> Iterator
             )
 
 
-@rule("DUPLICATE_APPLICATION", "error", title="同一项目重复申报", scope="batch")
+@rule("DUPLICATE_APPLICATION")
 def check_duplicates(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """Same USCC, same direction, and the same or a near-same project name (difflib ratio of the
     ``name_key``s at least ``thresholds.near_same_name_ratio``). Groups are closed transitively; every
@@ -332,7 +332,7 @@ def check_duplicates(records: list[Record], ctx: BatchContext) -> Iterator[tuple
             )
 
 
-@rule("LATE_SUBMISSION", "error", clause="四（三） 2023年9月8日前", title="逾期报送", scope="batch")
+@rule("LATE_SUBMISSION")
 def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, Finding]]:
     """推荐日期 after the deadline (field ``recommender_date``); where ``campaign.check_upload_time``, also the
     upload time after the deadline's end of day in the campaign's time zone (field empty)."""
@@ -359,7 +359,7 @@ def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, 
                     "LATE_SUBMISSION",
                     value=local.isoformat(timespec="seconds"),
                     expected=f"不晚于{deadline.isoformat()} 23:59:59（{camp.timezone}）",
-                    message=f"文件上传时间为{local:%Y-%m-%d %H:%M}（北京时间），晚于报送截止日期{deadline.isoformat()}。",
+                    message=f"文件上传时间为{local:%Y-%m-%d %H:%M}（{camp.timezone_zh}），晚于报送截止日期{deadline.isoformat()}。",
                     message_en=f"Uploaded {local.isoformat(timespec='seconds')}, after the deadline {deadline.isoformat()}.",
                     hint="逾期报送的项目不予受理。",
                 )

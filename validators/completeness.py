@@ -166,7 +166,7 @@ def _direction_known(form: ExtractedForm) -> bool:
     )
 
 
-@rule("FIELD_MISSING", "error", title="必填项缺失", clause=CLAUSE)
+@rule("FIELD_MISSING")
 def check_required(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """One finding per required field (R, and R* of the form's direction) that is absent or empty."""
     for spec in required_for(form.direction):
@@ -188,7 +188,7 @@ def check_required(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-@rule("FIELD_PLACEHOLDER", "error", title="保留了模板提示文字", clause=CLAUSE)
+@rule("FIELD_PLACEHOLDER")
 def check_placeholders(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """A template hint instead of a value: an error in a required field, info in an optional one."""
     required = {s.key for s in required_for(form.direction)}
@@ -216,7 +216,7 @@ def check_placeholders(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findin
         )
 
 
-@rule("FIELD_INVALID_FORMAT", "error", title="填写内容格式不正确", clause=CLAUSE)
+@rule("FIELD_INVALID_FORMAT")
 def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Values the extractor could not read (state ``invalid``), values of the wrong type (e-mail,
     phone, postcode, year, date, numbers), and a 项目简介 outside the configured length (a warning:

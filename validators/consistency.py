@@ -26,7 +26,7 @@ def _name_norm(name: str) -> str:
     return re.sub(r"(盖章|公章|签章)$", "", name_key(name))
 
 
-@rule("APPLICANT_NAME_MISMATCH", "error", title="申报单位名称前后不一致")
+@rule("APPLICANT_NAME_MISMATCH")
 def check_applicant_names(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """The names written in 基本情况, on the cover and in the commitment block (where present) must be
     the same after normalising spaces, brackets and full-width forms. One finding per name that differs
@@ -49,7 +49,7 @@ def check_applicant_names(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
         )
 
 
-@rule("USCC_REGION_MISMATCH", "warning", title="统一社会信用代码登记地与注册地址省份不一致")
+@rule("USCC_REGION_MISMATCH")
 def check_uscc_region(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Province of the USCC's registration authority (positions 3–8) vs the registered address's.
     Skipped when the code is invalid, national (10…), the address's province cannot be told, or the
@@ -93,7 +93,7 @@ def _short_zh(key: str) -> str:
     return re.sub(r"（[^（）]*）$", "", zh(key)).removeprefix("其中")
 
 
-@rule("NUMBER_INCONSISTENT", "error", title="数据前后矛盾（部分大于整体）")
+@rule("NUMBER_INCONSISTENT")
 def check_numbers(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """A part exceeds its whole; one finding per pair, on the part's field."""
     for part, whole, direction in NUMBER_PAIRS:
@@ -114,7 +114,7 @@ def check_numbers(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-@rule("DATE_INCONSISTENT", "error", title="日期不合理")
+@rule("DATE_INCONSISTENT")
 def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """apply/commitment/recommender dates before the notice date (campaign config); founded_on,
     start_date and (experience centers) opened_on after apply_date. One finding per date."""
@@ -149,7 +149,7 @@ def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-@rule("DIRECTION_FIELDS_MISMATCH", "warning", title="填写了另一方向的内容")
+@rule("DIRECTION_FIELDS_MISMATCH")
 def check_other_direction(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Values in the other direction's section (placeholders don't count). One finding listing them."""
     other = {"platform": "experience_center", "experience_center": "platform"}.get(form.direction or "")
@@ -172,7 +172,7 @@ def check_other_direction(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
     )
 
 
-@rule("COMMITMENT_MISSING", "error", title="申报单位承诺缺少签字或日期")
+@rule("COMMITMENT_MISSING")
 def check_commitment(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """No signatory or no date under 申报单位承诺 (absent, empty, or a placeholder). One finding per
     part; FIELD_MISSING / FIELD_PLACEHOLDER do not report these two fields. An unreadable date is

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from formintake.fields import CENTER_FUNCTIONS, SERVICE_SCOPES
 from formintake.models import ExtractedForm, Finding
 from formintake.validators.completeness import YEAR_MAX, YEAR_MIN, as_number, filled, is_absent
+from formintake.findings import zh_count
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import fold, name_key, province_of
 from formintake.validators.uscc import CATEGORIES, NON_LEGAL_PERSON_CATEGORIES, is_prc_region, valid_uscc_of
@@ -91,7 +92,7 @@ def branch_marker(name: str | None) -> str | None:
 # ---- 三（一） ---------------------------------------------------------------------------------------
 
 
-@rule("APPLICANT_NOT_LEGAL_PERSON", "error", title="申报单位不具备独立法人资格", clause="三（一） 具备独立法人资格")
+@rule("APPLICANT_NOT_LEGAL_PERSON")
 def check_legal_person(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """The USCC type code of a non-legal person (uscc.CATEGORIES, e.g. 92 个体工商户), or a branch name."""
     code = valid_uscc_of(form)
@@ -122,7 +123,7 @@ def check_legal_person(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findin
             break  # one branch finding per application; APPLICANT_NAME_MISMATCH covers disagreeing names
 
 
-@rule("APPLICANT_NOT_PRC_REGISTERED", "error", title="申报单位不在中华人民共和国境内注册", clause="三（一） 在中华人民共和国境内注册")
+@rule("APPLICANT_NOT_PRC_REGISTERED")
 def check_prc_registered(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Registered address outside mainland China (港澳台, abroad), or a USCC region code that is not a
     PRC province-level division (10 = a national authority is accepted). Unknown addresses pass."""
@@ -160,7 +161,7 @@ def _persons(n: float) -> str:
     return f"{n:,}人（约{math.floor(n / 1e6) / 100:g}亿）" if n >= 1e7 else f"{n:,}人"
 
 
-@rule("PLATFORM_MAU_BELOW_100M", "error", title="上一年度平均月活用户数低于1亿", clause="二（一） 月活不低于1亿")
+@rule("PLATFORM_MAU_BELOW_100M")
 def check_mau(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     if form.direction != "platform":
         return
@@ -174,12 +175,12 @@ def check_mau(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         value=int(mau),
         expected=f"不低于{_persons(need)}",
         message=f"上一年度平均月活用户数为{_persons(mau)}，低于通知要求的{_persons(need)}。",
-        hint="请核对月活用户数及其单位（人/万人/亿人）；不足1亿的平台不符合本方向申报条件。",
+        hint=f"请核对月活用户数及其单位（人/万人/亿人）；不足{zh_count(need)}的平台不符合本方向申报条件。",
         evidence=form.evidence("mau_prev_avg"),
     )
 
 
-@rule("PLATFORM_MAU_WRONG_YEAR", "error", title="月活统计年度不是上一年度", clause="二（一） 上一年度")
+@rule("PLATFORM_MAU_WRONG_YEAR")
 def check_mau_year(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     if form.direction != "platform":
         return
@@ -198,7 +199,7 @@ def check_mau_year(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     )
 
 
-@rule("PLATFORM_NO_SERVICE_SCOPE", "error", title="未勾选服务领域", clause="二（一）")
+@rule("PLATFORM_NO_SERVICE_SCOPE")
 def check_service_scope(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """No scope among the six chosen. Also reports an empty / placeholder 服务领域 (FIELD_MISSING and
     FIELD_PLACEHOLDER leave this field to this rule)."""
@@ -229,7 +230,7 @@ def check_service_scope(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findi
 # ---- 二（二） 信息消费体验中心 -----------------------------------------------------------------------------
 
 
-@rule("CENTER_AREA_BELOW_300", "warning", title="体验中心面积低于300平方米", clause="二（二） 原则上不低于300平方米")
+@rule("CENTER_AREA_BELOW_300")
 def check_area(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     if form.direction != "experience_center":
         return
@@ -255,7 +256,7 @@ def _chosen(form: ExtractedForm, key: str) -> list[str] | None:
     return [str(x) for x in v] if isinstance(v, (list, tuple, set)) else [str(v)]
 
 
-@rule("CENTER_FUNCTIONS_INCOMPLETE", "warning", title="体验中心功能不全", clause="二（二） 集展示、体验、销售、培训于一体")
+@rule("CENTER_FUNCTIONS_INCOMPLETE")
 def check_functions(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Some of 展示/体验/销售/培训 not chosen. Nothing chosen at all is FIELD_MISSING (an error)."""
     if form.direction != "experience_center":
@@ -278,7 +279,7 @@ def check_functions(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     )
 
 
-@rule("CENTER_NO_TECH", "warning", title="体验中心未选择技术手段", clause="二（二） 智能感知设施、5G+XR、大数据等")
+@rule("CENTER_NO_TECH")
 def check_center_tech(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """No specific technical means chosen (none at all, or only 其他). rules.md: "no technical means
     chosen" — an empty group is also FIELD_MISSING / FIELD_PLACEHOLDER (the form is incomplete); this

@@ -3,7 +3,7 @@
 A per-application rule reads one :class:`ExtractedForm`; a batch rule reads every latest record of a
 campaign. Rules never raise for bad data and never import a file-format library.
 
-    @rule("USCC_INVALID", "error", clause="三", title="统一社会信用代码无效")
+    @rule("USCC_INVALID")  # severity, title and clause: formintake.findings
     def check_uscc(form, ctx):
         ...
         yield ctx.finding("USCC_INVALID", field="uscc", value=..., expected=..., message=...)
@@ -12,43 +12,25 @@ campaign. Rules never raise for bad data and never import a file-format library.
 from __future__ import annotations
 
 import logging
-
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from formintake.config import Campaign
+from formintake.findings import RULES, Rule, Scope, make_finding  # noqa: F401  (the catalogue, re-exported)
 from formintake.models import Evidence, ExtractedForm, Finding, Severity
 from formintake.validators.recommenders import Recommending, recommending
 
-Scope = Literal["intake", "application", "batch"]
 
+def rule(code: str):
+    """Attach a rule function to a catalogued code (formintake.findings); its scope says how it is run."""
 
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    severity: Severity
-    scope: Scope
-    clause: str | None
-    title: str  # Chinese title for reports
-    func: Callable[..., Iterable[Any]] | None = None
-
-
-RULES: dict[str, Rule] = {}
-
-
-def register_code(code: str, severity: Severity, scope: Scope, title: str, clause: str | None = None) -> Rule:
-    """Register a code that has no function of its own (intake codes raised by extractors)."""
-    r = Rule(code, severity, scope, clause, title)
-    RULES[code] = r
-    return r
-
-
-def rule(code: str, severity: Severity, *, title: str, clause: str | None = None, scope: Scope = "application"):
     def deco(func):
-        if code in RULES and RULES[code].func is not None:
+        r = RULES[code]  # KeyError: catalogue the code first
+        if r.func is not None:
             raise ValueError(f"rule {code} registered twice")
-        RULES[code] = Rule(code, severity, scope, clause, title, func)
+        if r.scope == "intake":
+            raise ValueError(f"{code} is an intake code: extractors raise it, no rule function runs it")
+        RULES[code] = replace(r, func=func)
         return func
 
     return deco
@@ -94,17 +76,9 @@ class RuleContext:
             message=message,
             message_en=message_en,
             hint=hint,
-            clause=r.clause,
+            clause=r.clause_for(self.campaign),
             evidence=evidence,
         )
-
-
-def make_finding(code: str, **kw: Any) -> Finding:
-    """A finding outside any rule function (extractors' intake findings)."""
-    r = RULES[code]
-    kw.setdefault("severity", r.severity)
-    kw.setdefault("clause", r.clause)
-    return Finding(code=code, **kw)
 
 
 def run_application_rules(form: ExtractedForm, ctx: RuleContext) -> list[Finding]:

@@ -114,7 +114,7 @@ def _scope_zh(unit: Unit) -> str:
     return unit.key if unit.is_city or unit.kind == "corps" else unit.region or unit.key
 
 
-@rule("RECOMMENDER_PATH_MISMATCH", "error", clause="四（一）", title="申报书所填推荐单位与报送目录不一致")
+@rule("RECOMMENDER_PATH_MISMATCH")
 def check_path_mismatch(form: ExtractedForm, ctx: RuleContext):
     """The unit stamped on the form must be the unit the upload was filed under.
 
@@ -141,7 +141,7 @@ def check_path_mismatch(form: ExtractedForm, ctx: RuleContext):
     )
 
 
-@rule("RECOMMENDER_REGION_MISMATCH", "warning", clause="四（一）", title="推荐单位与申报项目所在地区不符")
+@rule("RECOMMENDER_REGION_MISMATCH")
 def check_region_mismatch(form: ExtractedForm, ctx: RuleContext):
     """A regional unit recommends projects of its own region (本地区): the applicant's registered address,
     or for an experience center the center's city (else its address). 计划单列市 and demonstration cities

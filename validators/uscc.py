@@ -202,7 +202,7 @@ def valid_uscc_of(form: ExtractedForm) -> str | None:
     return res.code if res.valid else None
 
 
-@rule("USCC_INVALID", "error", title="统一社会信用代码不符合GB 32100-2015", clause="三")
+@rule("USCC_INVALID")
 def check_uscc_field(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
     """Format and check character; an unreadable USCC (extractor state ``invalid``) is reported here,
     not as FIELD_INVALID_FORMAT. The inner organisation-code check is info only."""

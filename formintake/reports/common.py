@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from formintake.config import Campaign
+from formintake.config import DEFAULT_TIMEZONE, Campaign
 from formintake.fields import BY_KEY, FIELDS
+from formintake.findings import RULES
 from formintake.models import DIRECTION_ZH, SEVERITY_ZH, STATUS_ZH, Finding, Record
 
 REPORT_TITLE_SUFFIX = "申报材料异常报告"
@@ -31,7 +32,7 @@ STATS_ZH = {"processed": "本次处理文件", "reused": "沿用上次结果", "
             "versions": "对象版本数"}
 
 
-def local_time(iso: str | None, tz: str = "Asia/Shanghai") -> str:
+def local_time(iso: str | None, tz: str = DEFAULT_TIMEZONE) -> str:
     """An ISO timestamp as reviewers read it: ``2023-09-08 17:30:00`` in the campaign's time zone."""
     if not iso:
         return ""
@@ -83,16 +84,13 @@ class ReportInput:
 # ---------------------------------------------------------------------------------------------- values
 
 
-def rule_info(code: str) -> tuple[str, str | None]:
-    """(Chinese title, clause) of a rule code from the registry; the code itself when unregistered."""
-    try:
-        from formintake.validators import RULES  # imports every rule module, so the catalogue is complete
-    except Exception:  # pragma: no cover - reports must render even if a rule module is broken
-        RULES = {}
+def rule_info(code: str, campaign: Campaign | None = None) -> tuple[str, str | None]:
+    """(Chinese title, clause) of a code from the finding catalogue, filled from the campaign; the code
+    itself when it is not catalogued."""
     r = RULES.get(code)
     if r is None:
         return code, None
-    return r.title or code, r.clause
+    return r.title_for(campaign) or code, r.clause_for(campaign)
 
 
 def field_zh(key: str | None) -> str:
@@ -176,6 +174,7 @@ class FindingRow:
     rec: Record
     f: Finding
     resolved: bool = False  # listed in record.resolved_findings
+    campaign: Campaign | None = None  # fills the catalogue's title templates
 
     @property
     def unit(self) -> str:
@@ -191,11 +190,11 @@ class FindingRow:
 
     @property
     def rule_title(self) -> str:
-        return rule_info(self.f.code)[0]
+        return rule_info(self.f.code, self.campaign)[0]
 
     @property
     def clause(self) -> str | None:
-        return self.f.clause or rule_info(self.f.code)[1]
+        return self.f.clause or rule_info(self.f.code, self.campaign)[1]
 
     @property
     def severity_zh(self) -> str:
@@ -270,19 +269,20 @@ class FindingRow:
         }
 
 
-def sorted_findings(rec: Record) -> list[FindingRow]:
+def sorted_findings(rec: Record, campaign: Campaign | None = None) -> list[FindingRow]:
     """One application's findings as the report lists them: errors, warnings, info (waived last within
     a severity), then the findings resolved since the previous run."""
-    rows = [FindingRow(rec, f) for f in rec.findings]
+    rows = [FindingRow(rec, f, campaign=campaign) for f in rec.findings]
     rows.sort(key=lambda r: (SEVERITY_RANK.get(r.f.severity, 9), r.f.waived, r.f.code, r.f.field))
-    done = [FindingRow(rec, f, resolved=True) for f in rec.resolved_findings]
+    done = [FindingRow(rec, f, resolved=True, campaign=campaign) for f in rec.resolved_findings]
     done.sort(key=lambda r: (SEVERITY_RANK.get(r.f.severity, 9), r.f.code, r.f.field))
     return rows + done
 
 
 def all_rows(records: list[Record], campaign: Campaign | None = None) -> list[FindingRow]:
-    rows = [r for rec in records for r in sorted_findings(rec)]
-    order = _official_order(campaign or campaign_of(records))
+    campaign = campaign or campaign_of(records)
+    rows = [r for rec in records for r in sorted_findings(rec, campaign)]
+    order = _official_order(campaign)
     rows.sort(key=lambda r: r.sort_key_flat(order))
     return rows
 
@@ -395,7 +395,7 @@ def summarize(inp: ReportInput) -> Summary:
         u.by_status[rec.status] = u.by_status.get(rec.status, 0) + 1
         seen_codes: set[str] = set()
         for f in rec.findings:
-            title, clause = rule_info(f.code)
+            title, clause = rule_info(f.code, inp.campaign)
             # one row per code and severity: a downgraded warning is counted as a warning, never as its
             # code's registered error (the finding's severity is what every consumer reads)
             rc = rules.setdefault((f.code, f.severity), RuleCount(f.code, title, f.severity, f.clause or clause))

@@ -143,8 +143,8 @@ def stats_line(stats: dict | None) -> str:
     return "，".join(parts)
 
 
-def _app_view(rec) -> dict[str, Any]:
-    rows = sorted_findings(rec)
+def _app_view(rec, campaign) -> dict[str, Any]:
+    rows = sorted_findings(rec, campaign)
     search = " ".join(x for x in (applicant_of(rec), project_of(rec), rec.source.key, rec.application_id, unit_of(rec)) if x)
     return {
         "rec": rec,
@@ -167,7 +167,7 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
     s = summarize(inp)
     units = []
     for i, (unit, recs) in enumerate(group_by_unit(inp.records, inp.campaign), start=1):
-        apps = [_app_view(r) for r in recs]
+        apps = [_app_view(r, inp.campaign) for r in recs]
         units.append({"unit": unit, "anchor": f"unit-{i}", "apps": apps,
                       "n_findings": sum(1 for a in apps for r in a["rows"] if not r.resolved)})
     anchors = {u["unit"]: u["anchor"] for u in units}
@@ -190,7 +190,7 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
     rule_titles = {x.code: x.title for x in s.by_rule}
     for c in codes:
         if c not in rule_titles:
-            rule_titles[c] = rule_info(c)[0]
+            rule_titles[c] = rule_info(c, inp.campaign)[0]
     return {
         "inp": inp,
         "title": f"{inp.campaign.name} {REPORT_TITLE_SUFFIX}",

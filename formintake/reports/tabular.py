@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from formintake.config import DEFAULT_TIMEZONE, Campaign
 from formintake.models import DIRECTION_ZH, STATUS_ZH, Record
 
 from .common import (
@@ -291,7 +292,7 @@ def _summary_sheet(ws: Worksheet, inp: ReportInput) -> None:
     meta = [
         ("通知文号", inp.campaign.notice_number),
         ("运行编号", inp.run_id),
-        ("生成时间（北京时间）", local_time(inp.generated_at, inp.campaign.timezone)),
+        (f"生成时间（{inp.campaign.timezone_zh}）", local_time(inp.generated_at, inp.campaign.timezone)),
         ("上次运行", inp.previous_run_id or "（首次运行）"),
         ("申报数（最新版本）", s.applications),
     ]
@@ -385,7 +386,7 @@ def write_exceptions_xlsx(inp: ReportInput) -> bytes:
     taken = {"汇总", "已替代"}
     _summary_sheet(ws, inp)
     for unit, recs in group_by_unit(inp.records, inp.campaign):
-        rows = [r for rec in recs for r in sorted_findings(rec)]
+        rows = [r for rec in recs for r in sorted_findings(rec, inp.campaign)]
         sh = wb.create_sheet(sheet_name(unit, taken))
         _table_sheet(sh, FINDING_HEADERS, (finding_cells(r) for r in rows), WRAP_HEADERS)
         _style_finding_rows(sh, rows)
@@ -397,7 +398,8 @@ def write_exceptions_xlsx(inp: ReportInput) -> bytes:
 # ---------------------------------------------------------------------------------------- applications
 
 
-def _app_columns() -> list[tuple[str, Any]]:
+def _app_columns(campaign: Campaign | None) -> list[tuple[str, Any]]:
+    tz, tz_zh = (campaign.timezone, campaign.timezone_zh) if campaign else (DEFAULT_TIMEZONE, DEFAULT_TIMEZONE)
     cols: list[tuple[str, Any]] = [
         ("申报编号", lambda r: r.application_id),
         ("状态", lambda r: STATUS_ZH.get(r.status, r.status)),
@@ -421,7 +423,7 @@ def _app_columns() -> list[tuple[str, Any]]:
         ("文件版本", lambda r: r.source.version_id or ""),
         ("sha256", lambda r: r.source.sha256 or ""),
         ("文件大小（字节）", lambda r: r.source.size),
-        ("上传时间（北京时间）", lambda r: local_time(r.source.uploaded_at)),
+        (f"上传时间（{tz_zh}）", lambda r: local_time(r.source.uploaded_at, tz)),
         ("替代的上传", lambda r: " ".join(s.key + (f"@{s.version_id}" if s.version_id else "") for s in r.supersedes)),
         ("被替代为", lambda r: r.superseded_by.key if r.superseded_by else ""),
         ("处理时间", lambda r: r.processed_at),
@@ -430,14 +432,14 @@ def _app_columns() -> list[tuple[str, Any]]:
     return cols
 
 
-def _sorted_records(records: list[Record]) -> list[Record]:
-    camp = campaign_of(records)
+def _sorted_records(records: list[Record], camp: Campaign | None) -> list[Record]:
     return sorted(records, key=lambda r: (unit_sort_key(unit_of(r), camp), applicant_of(r) or file_name(r), r.application_id))
 
 
 def write_applications_csv(records: list[Record]) -> bytes:
-    cols = _app_columns()
-    return _csv_bytes([h for h, _ in cols], ([get(r) for _, get in cols] for r in _sorted_records(records)))
+    camp = campaign_of(records)
+    cols = _app_columns(camp)
+    return _csv_bytes([h for h, _ in cols], ([get(r) for _, get in cols] for r in _sorted_records(records, camp)))
 
 
 def write_applications_jsonl(records: list[Record]) -> bytes:
@@ -452,11 +454,12 @@ def jsonl_line(obj: Any) -> str:
 
 
 def write_applications_xlsx(records: list[Record]) -> bytes:
-    cols = _app_columns()
+    camp = campaign_of(records)
+    cols = _app_columns(camp)
     wb = Workbook()
     ws = wb.active
     ws.title = "申报清单"
-    recs = _sorted_records(records)
+    recs = _sorted_records(records, camp)
     _table_sheet(ws, [h for h, _ in cols], ([get(r) for _, get in cols] for r in recs),
                  {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"})
     status_col = 2

@@ -1,0 +1,146 @@
+"""The finding catalogue: every finding code, its severity, scope, Chinese title and notice clause.
+
+Core data next to :mod:`formintake.models` and :mod:`formintake.fields`: extractors raise intake codes
+from here (:func:`make_finding`) without importing the rules; ``validators`` attach a rule function to
+a code (``@rule("CODE")``); status, waivers and reports read severities and titles from here.
+
+Titles and clauses that quote the notice's numbers are templates filled from the campaign
+(:meth:`Rule.title_for`, :meth:`Rule.clause_for`, :func:`campaign_terms`), so a campaign file with
+other numbers gets correct titles without a code change.
+
+Scopes: ``intake`` (raised while reading a file; an intake error makes the record ``unreadable``),
+``application`` (one form), ``batch`` (across a campaign's applications).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from formintake.models import Finding, Severity
+
+if TYPE_CHECKING:  # a type only: the catalogue does not need the configuration loader
+    from formintake.config import Campaign
+
+Scope = Literal["intake", "application", "batch"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    scope: Scope
+    clause: str | None  # template, see campaign_terms
+    title: str  # Chinese title for reports; template, see campaign_terms
+    func: Callable[..., Iterable[Any]] | None = None  # the rule function (validators), None for intake codes
+
+    def title_for(self, campaign: Campaign | None) -> str:
+        return fill(self.title, campaign)
+
+    def clause_for(self, campaign: Campaign | None) -> str | None:
+        return fill(self.clause, campaign) if self.clause is not None else None
+
+
+def zh_count(n: float) -> str:
+    """``100000000`` -> ``1亿``, ``50000`` -> ``5万``, else the number."""
+    n = float(n)
+    for unit, size in (("亿", 1e8), ("万", 1e4)):
+        if n >= size and math.isclose(n / size, round(n / size, 2)):
+            return f"{n / size:g}{unit}"
+    return f"{n:g}"
+
+
+def zh_date(d) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def campaign_terms(campaign: Campaign) -> dict[str, str]:
+    """The values templates may name: ``{area_min}``, ``{mau_min}``, ``{deadline}``, ``{tz}``, quotas."""
+    t, q = campaign.thresholds, campaign.quotas
+    return {
+        "area_min": f"{t.area_min_sqm:g}",
+        "mau_min": zh_count(t.mau_min),
+        "deadline": zh_date(campaign.deadline),
+        "tz": campaign.timezone_zh,
+        "center_per_unit": str(q.center_per_unit),
+        "center_extra_per_demo_city": str(q.center_extra_per_demo_city),
+    }
+
+
+def fill(template: str | None, campaign: Campaign | None) -> str:
+    """A template filled from the campaign; without a campaign, the template as written."""
+    if template is None:
+        return ""
+    if campaign is None or "{" not in template:
+        return template
+    return template.format(**campaign_terms(campaign))
+
+
+def _catalogue(*rules: Rule) -> dict[str, Rule]:
+    return {r.code: r for r in rules}
+
+
+_E, _W, _I = "error", "warning", "info"
+_CLAUSE_3 = "三"
+
+# rules.md, in its order. Codes are a contract: add, never rename.
+RULES: dict[str, Rule] = _catalogue(
+    # Intake: the file itself (raised by extractors)
+    Rule("FILE_CORRUPT", _E, "intake", None, "文件损坏或无法打开"),
+    Rule("FILE_ENCRYPTED", _E, "intake", None, "文件加密，无法读取"),
+    Rule("FILE_TOO_LARGE", _E, "intake", None, "文件超过大小限制"),
+    Rule("FILE_UNSUPPORTED_TYPE", _E, "intake", None, "文件类型不受支持（仅接受docx或PDF）"),
+    Rule("FILE_TYPE_MISMATCH", _W, "intake", None, "文件扩展名与实际内容不符"),
+    Rule("FILE_NO_TEXT", _E, "intake", None, "PDF无文字层（扫描件）且无OCR结果"),
+    Rule("FILE_OCR_USED", _W, "intake", None, "数值来自OCR识别，请与原件核对"),
+    Rule("FILE_TIMEOUT", _E, "intake", None, "文件处理超时"),
+    Rule("FILE_CONVERTED", _I, "intake", None, "旧版.doc/.wps/.rtf文件已转换为docx后读取"),
+    Rule("FORM_UNRECOGNIZED", _E, "intake", None, "不是本次申报书模板"),
+    Rule("FORM_DIRECTION_AMBIGUOUS", _E, "intake", None, "无法确定申报方向或方向前后不一致"),
+    Rule("FILE_NAME_ENCODING", _I, "intake", None, "文件名不是UTF-8编码，已按GBK/GB18030解码"),
+    Rule("FILE_NOT_REGULAR", _E, "intake", None, "不是普通文件（指向上传目录之外的链接、失效链接、设备或管道），未读取"),
+    # our own failure, not the applicant's: logged with its traceback, never waivable, retried on the next run
+    Rule("INTERNAL_ERROR", _E, "intake", None, "系统处理出错（非申报单位原因），将在下次运行时重试"),
+    # One application
+    Rule("FIELD_MISSING", _E, "application", _CLAUSE_3, "必填项缺失"),
+    Rule("FIELD_PLACEHOLDER", _E, "application", _CLAUSE_3, "保留了模板提示文字"),
+    Rule("FIELD_INVALID_FORMAT", _E, "application", _CLAUSE_3, "填写内容格式不正确"),
+    Rule("USCC_INVALID", _E, "application", "三", "统一社会信用代码不符合GB 32100-2015"),
+    Rule("APPLICANT_NOT_LEGAL_PERSON", _E, "application", "三（一） 具备独立法人资格", "申报单位不具备独立法人资格"),
+    Rule("APPLICANT_NOT_PRC_REGISTERED", _E, "application", "三（一） 在中华人民共和国境内注册",
+         "申报单位不在中华人民共和国境内注册"),
+    Rule("PLATFORM_MAU_BELOW_100M", _E, "application", "二（一） 月活不低于{mau_min}", "上一年度平均月活用户数低于{mau_min}"),
+    Rule("PLATFORM_MAU_WRONG_YEAR", _E, "application", "二（一） 上一年度", "月活统计年度不是上一年度"),
+    Rule("PLATFORM_NO_SERVICE_SCOPE", _E, "application", "二（一）", "未勾选服务领域"),
+    Rule("CENTER_AREA_BELOW_300", _W, "application", "二（二） 原则上不低于{area_min}平方米", "体验中心面积低于{area_min}平方米"),
+    Rule("CENTER_FUNCTIONS_INCOMPLETE", _W, "application", "二（二） 集展示、体验、销售、培训于一体", "体验中心功能不全"),
+    Rule("CENTER_NO_TECH", _W, "application", "二（二） 智能感知设施、5G+XR、大数据等", "体验中心未选择技术手段"),
+    Rule("APPLICANT_NAME_MISMATCH", _E, "application", None, "申报单位名称前后不一致"),
+    Rule("USCC_REGION_MISMATCH", _W, "application", None, "统一社会信用代码登记地与注册地址省份不一致"),
+    Rule("NUMBER_INCONSISTENT", _E, "application", None, "数据前后矛盾（部分大于整体）"),
+    Rule("DATE_INCONSISTENT", _E, "application", None, "日期不合理"),
+    Rule("DIRECTION_FIELDS_MISMATCH", _W, "application", None, "填写了另一方向的内容"),
+    Rule("COMMITMENT_MISSING", _E, "application", None, "申报单位承诺缺少签字或日期"),
+    Rule("RECOMMENDER_PATH_MISMATCH", _E, "application", "四（一）", "申报书所填推荐单位与报送目录不一致"),
+    Rule("RECOMMENDER_REGION_MISMATCH", _W, "application", "四（一）", "推荐单位与申报项目所在地区不符"),
+    # Across the batch
+    Rule("RECOMMENDER_UNKNOWN", _E, "batch", "四（一）", "推荐单位不在推荐单位范围内"),
+    Rule("QUOTA_EXCEEDED", _E, "batch", "四（二） 不超过{center_per_unit}个", "体验中心方向推荐数量超过限额"),
+    Rule("CITY_EXTRA_QUOTA_EXCEEDED", _E, "batch", "四（二） 额外推荐不超过{center_extra_per_demo_city}个",
+         "示范城市额外推荐超过限额"),
+    Rule("CITY_EXTRA_NOT_DEMO_CITY", _E, "batch", "四（二） 见附件1", "额外推荐城市不是信息消费示范城市"),
+    Rule("CITY_EXTRA_NOT_VIA_PROVINCE", _E, "batch", "四（二） 需提交所在省（区）统一上报", "示范城市额外推荐未经所在省统一上报"),
+    Rule("PLATFORM_QUOTA_NONE", _I, "batch", "四（二） 不作推荐数量要求", "平台方向不限推荐数量"),
+    Rule("DUPLICATE_APPLICATION", _E, "batch", None, "同一项目重复申报"),
+    Rule("LATE_SUBMISSION", _E, "batch", "四（三） {deadline}前", "逾期报送"),
+)
+
+
+def make_finding(code: str, campaign: Campaign | None = None, **kw: Any) -> Finding:
+    """A finding of a catalogued code, with its severity and (filled) clause unless given."""
+    r = RULES[code]
+    kw.setdefault("severity", r.severity)
+    kw.setdefault("clause", r.clause_for(campaign) if r.clause is not None else None)
+    return Finding(code=code, **kw)
