@@ -4,6 +4,7 @@
     state/<campaign>/runs.json                the run history
     state/<campaign>/findings/<run_id>.json   each run's findings, for the next run's new/resolved marks
     state/<campaign>/waivers.json             reviewers' waivers
+    state/<campaign>/records-index.json       sha256 of each records/ file as last written
     records/<campaign>/<application_id>.json  the current record of every application
     records/<campaign>/applications.*         all records as jsonl / csv / xlsx
     reports/<campaign>/<run_id>/exceptions.*  one run's reports
@@ -34,6 +35,11 @@ class ResultKeys:
 
     def findings_snapshot(self, run_id: str) -> str:
         return f"state/{self.campaign}/findings/{run_id}.json"
+
+    @property
+    def records_index(self) -> str:
+        """sha256 of every records/ file as last written: a file is rewritten only when it changed."""
+        return f"state/{self.campaign}/records-index.json"
 
     @property
     def waivers(self) -> str:

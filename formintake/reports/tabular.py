@@ -275,10 +275,35 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return cand
 
 
-def _xlsx_bytes(wb: Workbook) -> bytes:
+def _xlsx_bytes(wb: Workbook, as_of: str | None = None) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return stable_zip(buf.getvalue(), as_of)
+
+
+_CORE_TIME = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
+def stable_zip(data: bytes, as_of: str | None = None) -> bytes:
+    """The same workbook as the same bytes: member times fixed (1980-01-01, the zip epoch) and the
+    document's created/modified set to ``as_of`` (ISO, e.g. the newest record's processed_at) instead of
+    the moment of writing. A run with nothing new then rewrites nothing different."""
+    import zipfile
+
+    stamp = "1980-01-01T00:00:00Z"
+    if as_of:
+        stamp = as_of.replace("+00:00", "Z")[:19].rstrip("Z") + "Z"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(2), body.decode("utf-8")).encode("utf-8")
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = info.external_attr
+            dst.writestr(zi, body)
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------------- exceptions.xlsx
@@ -392,7 +417,7 @@ def write_exceptions_xlsx(inp: ReportInput) -> bytes:
         _style_finding_rows(sh, rows)
     sup = wb.create_sheet("已替代")
     _table_sheet(sup, SUPERSEDED_HEADERS, _superseded_rows(inp.superseded, inp.campaign))
-    return _xlsx_bytes(wb)
+    return _xlsx_bytes(wb, inp.generated_at)
 
 
 # ---------------------------------------------------------------------------------------- applications
@@ -450,7 +475,7 @@ def write_applications_jsonl(records: list[Record]) -> bytes:
 
 def jsonl_line(obj: Any) -> str:
     """One JSON Lines line: U+2028/U+2029 escaped (JSON allows them raw, line-based readers split there)."""
-    return json.dumps(obj, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def write_applications_xlsx(records: list[Record]) -> bytes:
@@ -467,4 +492,5 @@ def write_applications_xlsx(records: list[Record]) -> bytes:
              "accepted": PatternFill("solid", fgColor="E3F4E8")}
     for i, rec in enumerate(recs, start=2):
         ws.cell(row=i, column=status_col).fill = fills.get(rec.status, PatternFill())
-    return _xlsx_bytes(wb)
+    # no moment of writing inside: the data's own time (the newest extraction), so equal inputs, equal bytes
+    return _xlsx_bytes(wb, max((r.processed_at for r in records), default=None))

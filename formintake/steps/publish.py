@@ -13,7 +13,8 @@ from typing import Any
 from formintake import reports
 from formintake.clock import now_iso
 from formintake.keys import ResultKeys
-from formintake.steps.compare import Comparison, findings_snapshot
+from formintake.models import Record
+from formintake.steps.compare import Comparison, findings_snapshot, load_json
 from formintake.storage.base import ObjectStore
 
 JSON, CSV = "application/json", "text/csv; charset=utf-8"
@@ -26,16 +27,38 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
 
 
+def durable_record(r: Record) -> Record:
+    """The record as stored under records/: what the application *is*, not how it compares with the
+    previous run (no ``change`` marks, no ``resolved_findings``)."""
+    return r.model_copy(update={"findings": [f.model_copy(update={"change": None}) for f in r.findings],
+                                "resolved_findings": []})
+
+
 def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
             run_entry: dict[str, Any]) -> dict[str, str]:
     """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
     Returns the keys of the run's reports by file name."""
     current = inp.records
-    for r in current:
-        results.put(keys.record(r.application_id), dumps(r.model_dump(mode="json")), JSON)
-    results.put(keys.records_file("applications.jsonl"), reports.write_applications_jsonl(current), "application/x-ndjson")
-    results.put(keys.records_file("applications.csv"), reports.write_applications_csv(current), CSV)
-    results.put(keys.records_file("applications.xlsx"), reports.write_applications_xlsx(current), XLSX)
+    # the durable records carry no per-run marks (new / persisting / resolved live in the run's reports
+    # and snapshot), and each is written only when its bytes changed: a correction rewrites one file
+    durable = [durable_record(r) for r in current]
+    written = load_json(results, keys.records_index, {})
+    present = set(results.list_keys(keys.records_file(""))) if written else set()  # one listing, no HEAD each
+    index: dict[str, str] = {}
+
+    def put_if_changed(key: str, data: bytes, ctype: str) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        index[key] = digest
+        if written.get(key) != digest or key not in present:
+            results.put(key, data, ctype)
+
+    for r in durable:
+        put_if_changed(keys.record(r.application_id), dumps(r.model_dump(mode="json")), JSON)
+    put_if_changed(keys.records_file("applications.jsonl"), reports.write_applications_jsonl(durable), "application/x-ndjson")
+    put_if_changed(keys.records_file("applications.csv"), reports.write_applications_csv(durable), CSV)
+    put_if_changed(keys.records_file("applications.xlsx"), reports.write_applications_xlsx(durable), XLSX)
+    if index != written:
+        results.put(keys.records_index, dumps(index), JSON)
     results.put(keys.findings_snapshot(inp.run_id), dumps(findings_snapshot(current)), JSON)
 
     files = {
