@@ -11,7 +11,7 @@ the next process that starts one).
 
 The converter is ``soffice.bin`` itself, not the ``soffice`` wrapper script, so the process we start
 is the one that converts: a document over its time limit kills it (and its process group), and it is
-told to die with its parent (``PR_SET_PDEATHSIG``) when the pool kills the worker.
+told to die with its parent (``PR_SET_PDEATHSIG`` via ``setpriv``) when the pool kills the worker.
 
 Which LibreOffice: ``FORMINTAKE_SOFFICE`` (a path or a command name; ``none`` = no converter, as on a
 machine without LibreOffice), else ``soffice`` / ``libreoffice`` on PATH. Without one, legacy files
@@ -120,8 +120,8 @@ def _timeout_finding(what: str) -> Finding:
 def _run(cmd: list[str], timeout: float, cwd: str) -> int | None:
     """Run LibreOffice; its return code, or None when it overran ``timeout`` (then it is killed)."""
     env = dict(os.environ, HOME=cwd, SAL_USE_VCLPLUGIN="svp")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=cwd, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(_die_with_parent() + cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True)
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -133,13 +133,12 @@ def _run(cmd: list[str], timeout: float, cwd: str) -> int | None:
         return None
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux only; best effort elsewhere)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+def _die_with_parent() -> list[str]:
+    """A prefix that makes LibreOffice die with the process that started it (Linux PR_SET_PDEATHSIG via
+    util-linux ``setpriv``, which then execs it): a worker killed by the pool leaves no converter behind.
+    (``setpriv`` rather than a ``preexec_fn``, which is unsafe when the caller has threads.)"""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
 
 
 def _profile_dir() -> Path:

@@ -90,6 +90,8 @@ def test_rtf_and_doc_renamed_docx_are_converted(legacy):
     renamed = extractors.extract(legacy["doc"], "申报书.docx")
     assert codes(renamed) == ["FILE_TYPE_MISMATCH", "FILE_CONVERTED"] and diff(renamed) == {}
     assert "旧版Word" in renamed.intake_findings[0].message
+    wps = extractors.extract(legacy["doc"], "申报书.wps")  # WPS 文字 .wps: Word's binary format, no mismatch
+    assert codes(wps) == ["FILE_CONVERTED"] and diff(wps) == {}
 
 
 def test_a_broken_doc_is_corrupt_after_libreoffice_tried(legacy):
@@ -174,3 +176,50 @@ def test_check_reads_word_markup_and_doc_like_the_clean_original(tmp_path, legac
     assert {k: v for k, v in clean["fields"].items() if k in TRUTH} == TRUTH
     assert "FILE_CONVERTED" in {f["code"] for f in doc["findings"]}
     assert "FILE_CONVERTED" not in {f["code"] for f in word["findings"]}
+
+
+def _children_named(ppid: int, name: str) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            if comm == name and int(fields[1].split()[1]) == ppid:
+                out.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def test_converter_dies_with_a_killed_worker(legacy, tmp_path):
+    """The pool kills a worker that overruns (SIGKILL): the LibreOffice it started must not live on."""
+    import signal
+    import sys
+
+    (tmp_path / "a.doc").write_bytes(legacy["doc"])
+    code = ("import sys, time; from formintake.extractors.convert import to_docx; "
+            "to_docx(open(sys.argv[1], 'rb').read(), 'doc', deadline=time.monotonic() + 60)")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "a.doc")])
+    found: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not found and time.monotonic() < deadline and worker.poll() is None:
+            found = _children_named(worker.pid, "soffice.bin")
+            time.sleep(0.05)
+        assert found, "LibreOffice did not start"
+        os.kill(found[0], signal.SIGSTOP)  # frozen: it cannot finish on its own, only a SIGKILL ends it
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        stat = Path(f"/proc/{found[0]}/stat")
+        gone = time.monotonic() + 10
+        while stat.exists() and time.monotonic() < gone and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.05)
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
