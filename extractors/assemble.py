@@ -10,7 +10,6 @@ Values are normalised at the end (:mod:`extractors.normalize`), each with its ev
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from formintake.extractors.layout import Layout, Para, Row
@@ -18,6 +17,7 @@ from formintake.extractors.normalize import clean_text, is_placeholder, looks_li
 from formintake.fields import BY_KEY, DIRECTION_OPTIONS, FIELDS, FieldSpec
 from formintake.models import Evidence, ExtractedForm, FieldValue
 from formintake.findings import make_finding
+from formintake.text import SEAL_ONLY, fold
 
 TITLE = "新型信息消费示范项目申报书"
 DIRECTION_BY_ZH = {"用户过亿信息消费大平台": "platform", "信息消费体验中心": "experience_center"}
@@ -32,12 +32,7 @@ _SECTION_GROUP = {
     "commitment": ("commitment",), "opinion": ("opinion",), "narrative": (),
 }
 _HEADING_WORDS = {1: ("基本情况", "申报单位"), 2: ("项目基本情况", "项目情况")}
-_STAMP_ONLY = re.compile(r"^\(?(盖章|签字|签章|公章)\)?$")
 _TRAILING_DATE = re.compile(r"\s+(\d{4}\s*[年./-]\s*\d{0,2}\s*[月./-]?\s*\d{0,2}\s*日?|年\s+月\s+日)\s*$")
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
 def norm_label(text: str) -> str:
@@ -252,7 +247,7 @@ class _Assembler:
                     self.put(spec.key, m.group(2), _ev(ev, hit.label), hit)
             return
         if self.section in ("commitment", "opinion"):
-            if _STAMP_ONLY.match(folded):
+            if SEAL_ONLY.match(folded):
                 return
             if self.date_line(raw, ev, boxes):
                 return

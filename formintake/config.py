@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from formintake.text import city_key
+
 CAMPAIGN_DIR = Path(__file__).parent / "campaigns"
 
 
@@ -108,8 +110,6 @@ class Campaign(BaseModel):
     def demo_city(self, name: str | None) -> DemoCity | None:
         if not name:
             return None
-        from formintake.text import city_key  # local import: validators depend on config, not back
-
         k = city_key(name)
         for c in self.demo_cities:
             if city_key(c.city) == k:

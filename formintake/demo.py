@@ -4,27 +4,16 @@ the reports copied next to you and their paths printed; then everything it start
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from formintake.config import s3_settings
 from formintake.keys import ResultKeys
-
-
-@contextlib.contextmanager
-def _env(values: dict[str, str]):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+from formintake.s3server import LocalS3
+from formintake.samples import demo_batch
+from formintake.storage.s3 import S3Store, make_client
+from formintake.terminal import env_overrides, prefect_api, print_result, run_flow
 
 
 @contextlib.contextmanager
@@ -34,13 +23,11 @@ def s3_for_demo(console):
         console.print(f"使用已配置的 S3 服务 {s3_settings().endpoint}")
         yield None
         return
-    from formintake.s3server import LocalS3
-
     tmp = Path(tempfile.mkdtemp(prefix="formintake-demo-s3-"))
     console.print("未配置 FORMINTAKE_S3_ENDPOINT：在 127.0.0.1 上启动本地 SeaweedFS S3 服务 …")
     server = LocalS3(tmp).start()
     try:
-        with _env(server.env()):
+        with env_overrides(server.env()):
             console.print(f"S3 服务已启动：{server.endpoint}")
             yield server
     finally:
@@ -49,28 +36,7 @@ def s3_for_demo(console):
         console.print("本地 S3 服务已停止")
 
 
-@contextlib.contextmanager
-def prefect_api(console):
-    """Use the configured Prefect API, or Prefect's own temporary local server (ephemeral mode).
-
-    The ephemeral server keeps its database in PREFECT_HOME (default ~/.prefect), so the demo's flow
-    runs are there to see afterwards with `prefect server start` (UI at http://127.0.0.1:4200).
-    A fresh machine migrates that database on the first start: allow it time.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        yield
-        return
-    console.print("未配置 PREFECT_API_URL：使用 Prefect 临时本地服务（首次启动需初始化数据库，约半分钟）…")
-    with _env({"PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
-               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS":
-                   os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")}):
-        yield
-
-
 def upload_demo_batch(campaign: str, console) -> int:
-    from formintake.samples import demo_batch
-    from formintake.storage.s3 import S3Store, make_client
-
     s = s3_settings()
     client = make_client(s)
     uploads = S3Store(client, s.uploads_bucket)
@@ -86,8 +52,6 @@ def upload_demo_batch(campaign: str, console) -> int:
 
 
 def copy_reports(campaign: str, out_dir: Path) -> list[Path]:
-    from formintake.storage.s3 import S3Store, make_client
-
     s = s3_settings()
     results = S3Store(make_client(s), s.results_bucket, s.results_prefix)
     keys = ResultKeys(campaign)
@@ -101,13 +65,11 @@ def copy_reports(campaign: str, out_dir: Path) -> list[Path]:
 
 
 def run_demo(out_dir: Path, console, campaign: str = "2023") -> int:
-    from formintake.cli import _print_result, _run_flow
-
     with s3_for_demo(console), prefect_api(console):
         upload_demo_batch(campaign, console)
-        summary = _run_flow(campaign, False, console)
+        summary = run_flow(campaign, False, console)
         s = s3_settings()
-        _print_result(console, summary, f"s3://{s.results_bucket}/{ResultKeys(campaign).run_reports_prefix(summary['run_id'])} 及 latest/"
+        print_result(console, summary, f"s3://{s.results_bucket}/{ResultKeys(campaign).run_reports_prefix(summary['run_id'])} 及 latest/"
                                         f"（用时 {summary['seconds']} 秒）")
         written = copy_reports(campaign, out_dir)
     console.print("报告已复制到本地（S3 服务停止后仍可打开）:")

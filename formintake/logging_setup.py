@@ -10,7 +10,7 @@ class MaskPII(logging.Filter):
     """Masks phone numbers, e-mails and ID numbers in the formatted message of a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from formintake.reports.masking import mask_pii
+        from formintake.reports.masking import mask_pii  # deferred: the reports package loads openpyxl and jinja2
 
         try:
             msg = record.getMessage()

@@ -15,7 +15,10 @@ Credentials are random per start (``secrets.token_hex``) and written to an ident
 
 from __future__ import annotations
 
+import argparse
 import atexit
+import ctypes
+import io
 import json
 import logging
 import os
@@ -30,6 +33,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from formintake.config import S3Settings
+from formintake.storage.s3 import make_client
 
 log = logging.getLogger(__name__)
 
@@ -132,16 +138,12 @@ class LocalS3:
 
     def settings(self, **overrides):
         """An S3Settings for this server (buckets etc. may be overridden)."""
-        from formintake.config import S3Settings
-
         return S3Settings(
             endpoint=self.endpoint, access_key=self.access_key, secret_key=self.secret_key, secure=False, **overrides
         )
 
     def client(self):
         """A minio client for this server (short timeouts, no urllib3 retries: see storage.s3.make_client)."""
-        from formintake.storage.s3 import make_client
-
         return make_client(self.settings())
 
     def log_tail(self, lines: int = 40) -> str:
@@ -333,8 +335,6 @@ class LocalS3:
 
 
 def _write_probe(client, bucket: str) -> None:
-    import io
-
     client.make_bucket(bucket)
     try:
         client.put_object(bucket, "probe", io.BytesIO(b"ok"), 2)
@@ -355,8 +355,6 @@ def _write_probe(client, bucket: str) -> None:
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Linux: SIGTERM the server when the process that started it dies (no orphaned weed)."""
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001
@@ -365,8 +363,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m formintake.s3server [DIR]``: run a server until Ctrl+C, print the env to use (no secret)."""
-    import argparse
-
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("data_dir", nargs="?", type=Path)
     ap.add_argument("--env-file", type=Path, help="write the FORMINTAKE_S3_* variables (secret included) here")

@@ -30,6 +30,34 @@ PROVINCE_BY_CODE = {
 NON_MAINLAND = ("香港", "澳门", "台湾", "中国香港", "中国澳门", "中国台湾")
 
 
+# The words of a seal / signature note written after a name or as a label hint: 盖章, 公章, 签章, 签字, 签名
+# (spaces between the two characters allowed). Every seal pattern is built from this one.
+SEAL_WORD = r"(?:盖\s*章|公\s*章|签\s*章|签\s*字|签\s*名)"
+# a note at the end of a name: "（盖章）", "(章)", or a bare "盖章"
+SEAL_NOTE = re.compile(rf"\s*(?:[(（]\s*(?:{SEAL_WORD}|章)\s*[)）]|{SEAL_WORD})\s*$")
+# only the note in brackets (extracted values: a bare 签字 may be part of the text)
+SEAL_NOTE_BRACKETED = re.compile(rf"\s*[(（]\s*{SEAL_WORD}\s*[)）]\s*$")
+# a cell holding nothing but the note
+SEAL_ONLY = re.compile(rf"^\s*[(（]?\s*{SEAL_WORD}\s*[)）]?\s*$")
+
+# Two folds, for two purposes:
+#   fold        comparison key: NFKC, brackets unified, every white space dropped (names, labels, units)
+#   fold_width  display text: full-width ASCII to half-width and the ideographic space to a space, nothing
+#               else (values keep their spaces and characters such as ㎡ or ①)
+_FW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FW[0x3000] = 0x20
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII -> half-width, ideographic space -> space (brackets become ASCII too)."""
+    return text.translate(_FW)
+
+
+def strip_seal(text: str) -> str:
+    """``星河科技有限公司（盖章）`` -> ``星河科技有限公司``."""
+    return SEAL_NOTE.sub("", text)
+
+
 def fold(text: str | None) -> str:
     """NFKC (full-width -> half-width), unify brackets, drop all white space."""
     if not text:

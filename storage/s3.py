@@ -18,7 +18,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import certifi
 import urllib3
@@ -26,10 +26,8 @@ from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 
+from formintake.config import ConfigError, S3Settings
 from formintake.storage.base import ObjectTooLarge, ObjectVersion
-
-if TYPE_CHECKING:
-    from formintake.config import S3Settings
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +169,6 @@ def _split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
         ep, secure = ep[7:], False
     ep = ep.rstrip("/")
     if "/" in ep:
-        from formintake.config import ConfigError
-
         raise ConfigError(f"FORMINTAKE_S3_ENDPOINT must be host:port, not a URL with a path: {endpoint!r}")
     return ep, secure
 
@@ -188,10 +184,8 @@ def http_client(connect_timeout: float = 5.0, read_timeout: float = 60.0, cert_c
     )
 
 
-def make_client(settings: "S3Settings", *, connect_timeout: float = 5.0, read_timeout: float = 60.0) -> Minio:
+def make_client(settings: S3Settings, *, connect_timeout: float = 5.0, read_timeout: float = 60.0) -> Minio:
     """A Minio client for the configured endpoint. Raises ConfigError when the settings are incomplete."""
-    from formintake.config import ConfigError
-
     if not settings.endpoint:
         raise ConfigError("FORMINTAKE_S3_ENDPOINT is not set")
     if bool(settings.access_key) != bool(settings.secret_key):
@@ -209,7 +203,7 @@ def make_client(settings: "S3Settings", *, connect_timeout: float = 5.0, read_ti
         raise ConfigError(f"bad FORMINTAKE_S3_ENDPOINT {settings.endpoint!r}: {exc}") from exc
 
 
-def make_presign_client(settings: "S3Settings") -> Minio | None:
+def make_presign_client(settings: S3Settings) -> Minio | None:
     """A client for FORMINTAKE_S3_PUBLIC_ENDPOINT, used only to sign links (no request is sent)."""
     if not settings.public_endpoint:
         return None
@@ -219,7 +213,7 @@ def make_presign_client(settings: "S3Settings") -> Minio | None:
                  secure=secure, region=settings.region)
 
 
-def from_settings(settings: "S3Settings", bucket: str, prefix: str = "") -> "S3Store":
+def from_settings(settings: S3Settings, bucket: str, prefix: str = "") -> "S3Store":
     """An S3Store on ``bucket`` (under ``prefix``) of the configured server."""
     return S3Store(make_client(settings), bucket, prefix)
 

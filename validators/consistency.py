@@ -15,7 +15,7 @@ from formintake.models import DIRECTION_ZH, ExtractedForm, Finding
 from formintake.validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
 from formintake.validators.eligibility import address_province, non_mainland_place
 from formintake.validators.registry import RuleContext, rule
-from formintake.text import name_key
+from formintake.text import name_key, strip_seal
 from formintake.validators.uscc import uscc_province, valid_uscc_of
 
 NAME_KEYS = ("applicant_name", "applicant_name_cover", "applicant_name_commitment")
@@ -23,7 +23,7 @@ NAME_KEYS = ("applicant_name", "applicant_name_cover", "applicant_name_commitmen
 
 def _name_norm(name: str) -> str:
     """name_key, also dropping a 盖章 / 公章 left after the name (``XX有限公司（盖章）``)."""
-    return re.sub(r"(盖章|公章|签章)$", "", name_key(name))
+    return strip_seal(name_key(name))
 
 
 @rule("APPLICANT_NAME_MISMATCH")

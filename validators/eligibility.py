@@ -17,7 +17,7 @@ from formintake.models import ExtractedForm, Finding
 from formintake.validators.completeness import YEAR_MAX, YEAR_MIN, as_number, filled, is_absent
 from formintake.findings import zh_count
 from formintake.validators.registry import RuleContext, rule
-from formintake.text import fold, name_key, province_of
+from formintake.text import fold, name_key, province_of, strip_seal
 from formintake.validators.uscc import CATEGORIES, NON_LEGAL_PERSON_CATEGORIES, is_prc_region, valid_uscc_of
 
 # 三（一） 具备独立法人资格: a branch is not a legal person. Matched at the end of the name (after the
@@ -75,7 +75,7 @@ def address_province(address: str | None) -> str | None:
 def branch_marker(name: str | None) -> str | None:
     """The branch word (分公司, 分行, …) that makes a name a branch, else None."""
     k = name_key(name)
-    k = re.sub(r"(盖章|公章)$", "", k)
+    k = strip_seal(k)
     best: tuple[int, str] | None = None
     for m in BRANCH_MARKERS:
         i = k.rfind(m)

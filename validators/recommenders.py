@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from formintake.config import Campaign
-from formintake.text import PROVINCE_SHORT, city_key, fold, name_key
+from formintake.text import PROVINCE_SHORT, SEAL_WORD, city_key, fold, name_key, strip_seal
 
 UnitKind = Literal["province", "municipality", "plan_city", "corps", "central_enterprise", "demo_city"]
 
@@ -34,8 +34,7 @@ KIND_ZH: dict[str, str] = {
 }
 
 # a label written before the name, and a seal note after it: 推荐单位（盖章）：… / …（盖章） / …（公章）
-_LABEL = re.compile(r"^推荐单位(\((盖章|公章)\))?(名称)?[:：]?")
-_SEAL = re.compile(r"(\((盖章|公章|签章|章)\)|盖章|公章)$")
+_LABEL = re.compile(rf"^推荐单位(\({SEAL_WORD}\))?(名称)?[:：]?")
 _TRAILING_PUNCT = re.compile(r"[。.,，;；:：]+$")
 
 
@@ -66,7 +65,7 @@ def clean_unit_name(text: str | None) -> str:
     t = fold(text)
     for _ in range(2):  # “…（盖章）。” and “…盖章（公章）” both reduce
         t = _TRAILING_PUNCT.sub("", t)
-        t = _SEAL.sub("", t)
+        t = strip_seal(t)
     return _LABEL.sub("", t)
 
 

@@ -5,6 +5,7 @@ Pure functions over :class:`ReportInput`; nothing here writes files or talks to 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import unicodedata
@@ -12,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from formintake.config import DEFAULT_TIMEZONE, Campaign
+from formintake.config import DEFAULT_TIMEZONE, Campaign, load_campaign
 from formintake.fields import BY_KEY, FIELDS
 from formintake.findings import RULES
 from formintake.models import DIRECTION_ZH, SEVERITY_ZH, STATUS_ZH, Finding, Record
@@ -36,9 +38,6 @@ def local_time(iso: str | None, tz: str = DEFAULT_TIMEZONE) -> str:
     """An ISO timestamp as reviewers read it: ``2023-09-08 17:30:00`` in the campaign's time zone."""
     if not iso:
         return ""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
     try:
         t = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
     except ValueError:
@@ -314,8 +313,6 @@ def campaign_of(records: list[Record]) -> Campaign | None:
     if not records:
         return None
     try:
-        from formintake.config import load_campaign
-
         return load_campaign(records[0].campaign)
     except Exception:
         return None
