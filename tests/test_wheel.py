@@ -10,6 +10,7 @@ install's finder, are not processed), so nothing is downloaded.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -26,8 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__",
+                                                              "tests", "bench", "demo-output", "formintake-out"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp / "dist"), str(ROOT)], check=True, capture_output=True, cwd=tmp)
+                    "-w", str(tmp / "dist"), str(src)], check=True, capture_output=True, cwd=tmp)
     [whl] = (tmp / "dist").glob("formintake-*.whl")
     env = tmp / "venv"
     venv.EnvBuilder(with_pip=False).create(env)
