@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def _in_child(fn, *args, timeout: float = 900):
+def _in_child(fn, *args, timeout: float = 900):  # noqa: D401
     """Run fn(*args) in a fresh interpreter; its peak RSS is its own. A plain (non-daemonic) Process:
     the pipeline starts extraction worker processes of its own, which a Pool's daemonic workers may not."""
     ctx = mp.get_context("spawn")
@@ -86,9 +86,22 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed extractions per document (default 5)")
-    ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results.json; "
+                    "bench/scale-results.json with --scale)")
+    ap.add_argument("--scale", action="store_true", help="the pipeline at 1k/3k/10k uploads (bench/scale.py)")
+    ap.add_argument("--sizes", default="1000,3000,10000", help="--scale: uploads per case, multiples of 1000")
+    ap.add_argument("--s3", action="store_true", help="--scale: also 1,000 through S3 + the Prefect flow")
+    ap.add_argument("--dask", action="store_true", help="--scale: also 1,000 through S3 + flow on a LocalCluster")
+    ap.add_argument("--floors", action="store_true", help="--scale: raw parser times beside the extractor")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.scale:
+        from bench import scale
+
+        args.sizes = [int(x) for x in args.sizes.split(",") if x]
+        args.out = args.out or HERE / "scale-results.json"
+        return scale.main(args, _in_child, _table)
+    args.out = args.out or HERE / "results.json"
 
     from formintake import __version__
     from formintake.samples import demo_batch, write_samples

@@ -1,23 +1,33 @@
-"""Extraction in worker processes, with a hard per-document time limit (FILE_TIMEOUT).
+"""Extraction in worker processes, on every core, with a hard per-document time limit (FILE_TIMEOUT).
 
 A parser that hangs inside one call (a pathological PDF, an enormous docx part) cannot be stopped from
-its own thread; a worker process can be killed. Workers also give the pipeline both cores, and pdfium
+its own thread; a worker process can be killed. Workers also give the pipeline every core, and pdfium
 is not thread-safe anyway, so processes are the way to parallelise it.
 
     with IsolatedExtractor(workers=2) as ex:
         form = ex.extract(data, "申报书.pdf", size_limit_bytes=..., timeout_s=60)
+        for tag, outcome in ex.run(jobs, window=4):     # N documents in flight, completion order
+            ...
 
-Workers start from a forkserver that has already imported the extractors, so a worker is cheap to
-replace after a kill. ``FORMINTAKE_ISOLATE=0`` turns isolation off (extraction in-process).
+Each worker has its own pipe and runs one document at a time, so a document that overruns its limit
+kills only its own worker (a fresh one takes its place); the documents in the other workers carry on.
+Workers start from a forkserver that has already imported the extractors, so replacing one is cheap.
+``FORMINTAKE_ISOLATE=0`` turns isolation off (extraction in-process). ``FORMINTAKE_WORKERS`` sets how
+many worker processes (default: every core).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import threading
 import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
 
 from formintake.models import Evidence, ExtractedForm
 
@@ -28,13 +38,23 @@ def isolation_enabled() -> bool:
     return os.environ.get("FORMINTAKE_ISOLATE", "1").lower() not in ("0", "false", "no")
 
 
+def default_workers() -> int:
+    env = os.environ.get("FORMINTAKE_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
     from formintake import extractors
 
     return extractors.extract(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
 
 
-def _timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
+def timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
     from formintake.findings import make_finding
 
     form = ExtractedForm(source=filename)
@@ -44,66 +64,229 @@ def _timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
     return form
 
 
+def crashed_form(filename: str, detail: str) -> ExtractedForm:
+    from formintake.findings import make_finding
+
+    form = ExtractedForm(source=filename)
+    form.intake_findings.append(make_finding(
+        "FILE_CORRUPT", message="文件无法读取（解析进程异常退出）", evidence=Evidence(method="file"),
+        message_en=f"the extraction process died reading this file: {detail}"[:300]))
+    return form
+
+
+def _worker_main(conn: Connection) -> None:
+    """One worker: read (fn, args) jobs from its pipe, one at a time, send back ("ok"|"error", value)."""
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args = job
+        try:
+            out = ("ok", fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+            out = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        try:
+            conn.send(out)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class Job:
+    """One document: ``fn(*args)`` in a worker, stopped after ``timeout_s`` (+ grace).
+
+    ``tag`` comes back with the outcome. A job whose worker dies is tried once more in a fresh worker.
+    ``fn=None``: nothing to run, the outcome is ``ok`` with ``args[0]`` (kept in the caller's order).
+    """
+
+    tag: Any
+    fn: Callable
+    args: tuple
+    timeout_s: float
+    attempts: int = 0
+
+
+@dataclass
+class Outcome:
+    """What became of a job: ``status`` ok (``value`` is fn's result), timeout, crashed or error
+    (``detail`` says what); ``seconds`` from the job's start in a worker to its end."""
+
+    status: str
+    value: Any = None
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Connection
+    job: Job | None = None
+    started: float = 0.0
+    deadline: float = 0.0
+
+
 class IsolatedExtractor:
-    """A small pool of extraction worker processes; a document that overruns its limit kills its pool."""
+    """A pool of extraction worker processes, each with its own pipe; a document that overruns its
+    limit kills only its own worker."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or max(1, min(2, os.cpu_count() or 1))
-        self._pool: cf.ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self.workers = workers or default_workers()
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()  # one run() at a time per pool
+        self._ctx = None
 
-    def _ensure(self) -> cf.ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                ctx = mp.get_context("forkserver")
-                ctx.set_forkserver_preload(["formintake.extractors", "formintake.models", "formintake.validators"])
-                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-            return self._pool
+    # ---------------------------------------------------------------- workers
 
-    def _kill(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for proc in list(getattr(pool, "_processes", {}).values()):  # stop the stuck parse now
-            proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+    def _context(self):
+        if self._ctx is None:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["formintake.extractors", "formintake.models", "formintake.validators",
+                                        "formintake.pipeline"])
+            self._ctx = ctx
+        return self._ctx
 
-    def submit(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float) -> cf.Future:
-        return self._ensure().submit(_extract_in_worker, data, filename, size_limit_bytes, timeout_s)
+    def _start_worker(self) -> _Worker:
+        ctx = self._context()
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="formintake-extract")
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
 
-    def _wait(self, future: cf.Future, filename: str, timeout_s: float, started: float) -> ExtractedForm:
-        remaining = max(0.1, timeout_s + _GRACE_S - (time.monotonic() - started))
+    def _stop_worker(self, w: _Worker, kill: bool = False) -> None:
         try:
-            return future.result(timeout=remaining)
-        except cf.TimeoutError:
-            self._kill()
-            return _timeout_form(filename, timeout_s)
+            if kill:
+                w.proc.kill()
+            else:
+                w.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        w.proc.join(5 if not kill else 10)
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join()
+        w.conn.close()
+
+    def worker_pids(self) -> list[int]:
+        return [w.proc.pid for w in self._idle if w.proc.is_alive()]
+
+    # ---------------------------------------------------------------- running jobs
+
+    def run(self, jobs: Iterable[Job], window: int | None = None) -> Iterator[tuple[Any, Outcome]]:
+        """Run jobs on every worker, yielding ``(tag, Outcome)`` in completion order.
+
+        ``jobs`` is consumed lazily: at most ``window`` (default: twice the workers) are taken from it
+        ahead of their results, so a caller reading a document's bytes in the iterator never holds more
+        than ``window`` documents at once.
+        """
+        window = max(window or 2 * self.workers, self.workers)
+        with self._lock:
+            source = iter(jobs)
+            pending: deque[Job] = deque()
+            busy: dict[Connection, _Worker] = {}
+            exhausted = False
+            try:
+                while True:
+                    while not exhausted and len(pending) + len(busy) < window:
+                        try:
+                            job = next(source)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                        if job.fn is None:  # nothing to run (the caller has the result already)
+                            yield job.tag, Outcome("ok", job.args[0] if job.args else None)
+                        else:
+                            pending.append(job)
+                    while pending and len(busy) < self.workers:
+                        job = pending.popleft()
+                        w = self._idle.pop() if self._idle else self._start_worker()
+                        if not self._send(w, job):  # the idle worker had died: a fresh one
+                            self._stop_worker(w, kill=True)
+                            w = self._start_worker()
+                            self._send(w, job)
+                        busy[w.conn] = w
+                    if not busy:
+                        if exhausted and not pending:
+                            return
+                        continue
+                    now = time.monotonic()
+                    ready = wait(list(busy), timeout=max(0.0, min(w.deadline for w in busy.values()) - now))
+                    for conn in ready:
+                        w = busy.pop(conn)
+                        job, w.job = w.job, None
+                        assert job is not None
+                        try:
+                            status, value = conn.recv()
+                        except (EOFError, OSError) as exc:  # the worker died on this document
+                            self._stop_worker(w, kill=True)
+                            job.attempts += 1
+                            if job.attempts < 2:
+                                pending.appendleft(job)
+                                continue
+                            exit_code = w.proc.exitcode
+                            yield job.tag, Outcome("crashed", detail=f"exit code {exit_code} ({type(exc).__name__})",
+                                                   seconds=time.monotonic() - w.started)
+                            continue
+                        self._idle.append(w)
+                        seconds = time.monotonic() - w.started
+                        yield job.tag, (Outcome("ok", value, seconds=seconds) if status == "ok"
+                                        else Outcome("error", detail=value, seconds=seconds))
+                    now = time.monotonic()
+                    for conn, w in list(busy.items()):
+                        if conn not in ready and now >= w.deadline:  # overran: kill this worker only
+                            del busy[conn]
+                            job, w.job = w.job, None
+                            self._stop_worker(w, kill=True)
+                            yield job.tag, Outcome("timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
+                                                   seconds=now - w.started)
+            finally:
+                for w in busy.values():  # the caller stopped early: these results are not wanted
+                    self._stop_worker(w, kill=True)
+
+    def _send(self, w: _Worker, job: Job) -> bool:
+        try:
+            w.conn.send((job.fn, job.args))
+        except (BrokenPipeError, OSError):
+            return False
+        w.job, w.started = job, time.monotonic()
+        w.deadline = w.started + job.timeout_s + _GRACE_S
+        return True
 
     def extract(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
+        """One document in a worker (the FILE_TIMEOUT / crash findings as the pipeline gives them)."""
         started = time.monotonic()
-        try:
-            fut = self.submit(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
-            form = self._wait(fut, filename, timeout_s, started)
-        except cf.process.BrokenProcessPool:
-            # a worker died (killed for another document, or crashed): once more in a fresh pool
-            self._kill()
-            fut = self.submit(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
-            form = self._wait(fut, filename, timeout_s, time.monotonic())
+        job = Job(filename, _extract_in_worker, (data, filename, size_limit_bytes, timeout_s), timeout_s)
+        ((_, out),) = list(self.run([job]))
+        form = form_of(out, filename, timeout_s)
         form.extract_ms = round((time.monotonic() - started) * 1000, 2)
         return form
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            idle, self._idle = self._idle, []
+        for w in idle:
+            self._stop_worker(w)
 
     def __enter__(self) -> IsolatedExtractor:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def form_of(out: Outcome, filename: str, timeout_s: float) -> ExtractedForm:
+    """An ExtractedForm for any outcome of an extraction job (``ok`` carries the form itself)."""
+    if out.status == "ok":
+        return out.value
+    if out.status == "timeout":
+        return timeout_form(filename, timeout_s)
+    if out.status == "crashed":
+        return crashed_form(filename, out.detail)
+    raise RuntimeError(f"extraction worker failed on {filename}: {out.detail}")
 
 
 _shared: IsolatedExtractor | None = None

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
@@ -18,6 +18,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 
 from formintake import pipeline
+from formintake.config import dask_address as config_dask_address
 from formintake.config import load_campaign, s3_settings
 from formintake.keys import ResultKeys
 from formintake.logging_setup import install_mask_filter
@@ -30,7 +31,16 @@ from formintake.storage.s3 import S3Store, is_transient, make_client, make_presi
 for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):
     install_mask_filter(logging.getLogger(_name))
 
-BATCH_SIZE = 8  # documents per task run: a local Prefect server records ~30-40 task runs a second
+# documents per task run: a local Prefect server records only ~30-40 task runs a second, so a task
+# carries a batch of documents (object keys, never bytes), never one document
+BATCH_MIN, BATCH_MAX = 16, 250
+
+
+def batch_size(total: int, parallel: int) -> int:
+    """About four batches per parallel slot (Dask worker threads; 1 for the local pool, which gives each
+    batch every core), so the slots stay busy to the end; within [BATCH_MIN, BATCH_MAX]."""
+    return max(BATCH_MIN, min(BATCH_MAX, -(-total // max(1, 4 * parallel))))
+
 def _retry_transient(task, task_run, state) -> bool:
     """Retry a task only for storage/network trouble; a bug or a bad configuration fails at once."""
     try:
@@ -84,24 +94,27 @@ def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
 
 @task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
 def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
-                  total: int, known: dict[str, VersionDoc]) -> list[VersionDoc]:
-    """Extract and run the per-application rules on a batch of object versions."""
+                  total: int, twins: dict[tuple[str, str], VersionDoc]) -> list[VersionDoc]:
+    """Extract and run the per-application rules on a batch of object versions (read from S3 here, by
+    whichever process runs the task: the flow run's, or a Dask worker's)."""
     settings, uploads, results = _stores()
     camp = load_campaign(campaign_id)
     log = get_run_logger()
-    out = []
+    out, lines = [], []
     docs = pipeline.process_versions(uploads, results, versions, camp, uploads_prefix=f"{campaign_id}/", run_id=run_id,
-                                     full=full, known=known, bucket=settings.uploads_bucket)
+                                     full=full, known={}, twins=twins, bucket=settings.uploads_bucket)
     for i, doc in enumerate(docs, 1):
         rec, src = doc.record, doc.source
         codes = sorted({f.code for f in rec.findings})
         how = f"same bytes as {doc.same_content_as}, extraction reused" if doc.same_content_as \
             else f"{doc.extract_ms:.0f} ms"
-        log.info("processed %s (version %s): %s, %s%s", mask_pii(src.key), src.version_id, rec.status,
-                 how, f", findings {', '.join(codes)}" if codes else "")
+        lines.append(f"processed {mask_pii(src.key)} (version {src.version_id}): {rec.status}, {how}"
+                     + (f", findings {', '.join(codes)}" if codes else ""))
         out.append(doc)
         if progress_hook:
             progress_hook(done_before + i, total, src.key)
+    # one log entry per batch, a line per document: the API need not take 10,000 log calls
+    log.info("%d versions processed:\n%s", len(lines), "\n".join(lines))
     return out
 
 
@@ -137,6 +150,58 @@ def findings_table(records) -> list[dict]:
     return rows
 
 
+def _extract_all(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, dask_address: str | None):
+    """Map batches of the new versions over a task runner: Prefect's thread pool in front of the local
+    extraction pool (every core), or a Dask cluster when an address is given. Yields version docs."""
+    from formintake.extractors.isolated import default_workers
+
+    total = len(plan.new)
+    if not total:
+        return
+    log = get_run_logger()
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        with DaskTaskRunner(address=dask_address) as runner:
+            parallel = _dask_threads(runner)
+            size = batch_size(total, parallel)
+            log.info("extracting %d versions on the Dask cluster at %s (%d worker threads), %d per task",
+                     total, dask_address, parallel, size)
+            yield from _map_batches(plan, campaign, run_id, full, size, runner)
+        return
+    size = batch_size(total, 1)
+    log.info("extracting %d versions in %d local worker processes, %d per task", total, default_workers(), size)
+    yield from _map_batches(plan, campaign, run_id, full, size, None)
+
+
+def _dask_threads(runner) -> int:
+    try:
+        return max(1, sum(w.get("nthreads", 1) for w in runner.client.scheduler_info()["workers"].values()))
+    except Exception:  # noqa: BLE001 - only for sizing the batches
+        return 2
+
+
+def _map_batches(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, size: int, runner):
+    total = len(plan.new)
+    starts = list(range(0, total, size))
+    batches = [plan.new[s:s + size] for s in starts]
+    # a batch carries only the earlier versions its keys may repeat byte for byte (re-uploads)
+    index = {} if full else pipeline.same_content_index(plan.known.values())
+    twins = []
+    for b in batches:
+        keys = {v.key for v in b}
+        twins.append({k: d for k, d in index.items() if k[0] in keys})
+    if runner is None:
+        futures = process_batch.map(versions=batches, campaign_id=unmapped(campaign), run_id=unmapped(run_id),
+                                    full=unmapped(full), done_before=starts, total=unmapped(total), twins=twins)
+    else:
+        futures = [runner.submit(process_batch, parameters={
+            "versions": b, "campaign_id": campaign, "run_id": run_id, "full": full, "done_before": s,
+            "total": total, "twins": t}) for b, s, t in zip(batches, starts, twins)]
+    for fut in futures:
+        yield from fut.result()
+
+
 def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
     settings, _, results = _stores()
     key = f"formintake-{campaign_id}".lower()
@@ -151,8 +216,10 @@ def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
 
 
 @flow(name="formintake-ingest", flow_run_name=_run_name, log_prints=False)
-def ingest(campaign: str = "2023", full: bool = False) -> dict:
-    """Ingest a campaign's uploads: extract what is new, check everything, publish reports."""
+def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None = None) -> dict:
+    """Ingest a campaign's uploads: extract what is new, check everything, publish reports.
+
+    ``dask_address`` (else FORMINTAKE_DASK_ADDRESS): run the extraction batches on that Dask scheduler."""
     started = time.perf_counter()
     log = get_run_logger()
     load_campaign(campaign)  # fail fast on a bad configuration
@@ -170,9 +237,8 @@ def ingest(campaign: str = "2023", full: bool = False) -> dict:
         plan = plan_uploads(campaign, full)
         docs = dict(plan.known)
         total = len(plan.new)
-        for start in range(0, total, BATCH_SIZE):
-            for doc in process_batch(plan.new[start:start + BATCH_SIZE], campaign, run_id, full, start, total, plan.known):
-                docs[doc.vid] = doc
+        for doc in _extract_all(plan, campaign, run_id, full, dask_address or config_dask_address()):
+            docs[doc.vid] = doc
         result = finish(plan, docs, run_id, total, started, started_at)
         _publish_artifacts(result, campaign)
     summary = {

@@ -1,6 +1,7 @@
 """Where a campaign's results live in the results store (outputs.md, *Results*): every key, in one place.
 
     state/<campaign>/versions/<vid>.json      one version document per object version (VersionDoc)
+    state/<campaign>/versions-index.json      every version document of the last finished run, in one object
     state/<campaign>/runs.json                the run history
     state/<campaign>/findings/<run_id>.json   each run's findings, for the next run's new/resolved marks
     state/<campaign>/waivers.json             reviewers' waivers
@@ -28,6 +29,11 @@ class ResultKeys:
 
     def version_record(self, vid: str) -> str:
         return f"{self.versions_prefix}{vid}.json"
+
+    @property
+    def versions_index(self) -> str:
+        """The plan reads every earlier version with this one GET (not one per version)."""
+        return f"state/{self.campaign}/versions-index.json"
 
     @property
     def runs(self) -> str:

@@ -23,10 +23,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+import orjson
+from pydantic import TypeAdapter
+
 from formintake import __version__, extractors, reports
 from formintake.clock import new_run_id, now_iso
 from formintake.config import Campaign
-from formintake.extractors.isolated import isolation_enabled, shared_extractor
+from formintake.extractors.isolated import Job, Outcome, form_of, isolation_enabled, shared_extractor
 from formintake.keys import ResultKeys
 from formintake.models import Evidence, ExtractedForm, Finding, Record, SourceInfo
 from formintake.status import compute_status
@@ -39,11 +42,13 @@ from formintake.storage.s3 import is_transient
 from formintake.validators.recommenders import recommending
 from formintake.findings import make_finding
 from formintake.validators.registry import RuleContext, run_application_rules
+from formintake.timing import Laps, add as add_time, timed
 from formintake.versions import VersionDoc
 from formintake.waivers import load_waivers
 
 __all__ = [  # what the flow, the CLI, tests and bench use
-    "Plan", "RunResult", "ResultKeys", "VersionDoc", "application_id_for", "build_record", "extract_and_check",
+    "Plan", "RunResult", "ResultKeys", "VersionDoc", "application_id_for", "build_record", "check_document",
+    "extract_and_check",
     "finish", "new_run_id", "now_iso", "plan_run", "process_version", "process_versions", "run_campaign",
     "same_content_index", "version_id_of",
 ]
@@ -82,6 +87,7 @@ class Plan:
     # versions seen by an earlier run that the store no longer lists although their key is still there
     # (a file overwritten in a local folder: no version history). They stay in the history as superseded.
     earlier: dict[str, VersionDoc] = field(default_factory=dict)
+    index_digest: str | None = None  # sha256 of the versions index the plan read (None: there was none)
 
 
 def _read_doc(results: ObjectStore, key: str) -> VersionDoc | None:
@@ -92,17 +98,33 @@ def _read_doc(results: ObjectStore, key: str) -> VersionDoc | None:
         return None
 
 
+_INDEX = TypeAdapter(dict[str, VersionDoc])
+
+
+@timed("plan")
 def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool) -> Plan:
     keys = ResultKeys(campaign.id)
     # stable sort: versions of one key keep the store's oldest-first order when their times tie
     versions = sorted(uploads.list_versions(uploads_prefix), key=lambda v: (v.last_modified, v.key))
     stored = {PurePosixPath(k).stem: k for k in results.list_keys(keys.versions_prefix)}
+    # the last finished run's version documents in one GET; a version it lacks (processed by a run that
+    # died before finishing) is read from its own document
+    index_bytes = _get_or_none(results, keys.versions_index)
+    try:
+        index = _INDEX.validate_json(index_bytes) if index_bytes else {}
+    except ValueError:
+        index = {}
+
+    def doc_of(vid: str) -> VersionDoc | None:
+        doc = index.get(vid)
+        return doc if doc is not None else _read_doc(results, stored[vid])
+
     new: list[ObjectVersion] = []
     known: dict[str, VersionDoc] = {}
     for v in versions:
         vid = version_id_of(v)
         if not full and vid in stored:
-            doc = _read_doc(results, stored[vid])
+            doc = doc_of(vid)
             # a version our own failure left (INTERNAL_ERROR) is retried, never remembered as done
             if doc is not None and doc.source.etag == v.etag and not has_internal_error(doc):
                 known[vid] = doc
@@ -112,10 +134,11 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
     upload_keys = {v.key for v in versions}
     earlier: dict[str, VersionDoc] = {}
     for vid in sorted(set(stored) - current):
-        doc = _read_doc(results, stored[vid])
+        doc = doc_of(vid)
         if doc is not None and doc.source.key in upload_keys:
             earlier[vid] = doc
-    return Plan(campaign.id, uploads_prefix, versions, new, known, earlier)
+    digest = hashlib.sha256(index_bytes).hexdigest() if index_bytes else None
+    return Plan(campaign.id, uploads_prefix, versions, new, known, earlier, digest)
 
 
 def has_internal_error(doc: VersionDoc) -> bool:
@@ -139,11 +162,26 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
     if form.internal_traceback:
         log.error("extractor failed on %s (INTERNAL_ERROR):\n%s", filename, form.internal_traceback)
         form.internal_traceback = None
+    return form, _rules(form, campaign, recommender_path, uploaded_at)
+
+
+def _rules(form: ExtractedForm, campaign: Campaign, recommender_path: str | None,
+           uploaded_at: str | None) -> list[Finding]:
     findings = list(form.intake_findings)
     if form.readable:
         ctx = RuleContext(campaign=campaign, recommender_path=recommender_path, uploaded_at=uploaded_at)
         findings.extend(run_application_rules(form, ctx))
-    return form, findings
+    return findings
+
+
+def check_document(data: bytes, filename: str, campaign: Campaign, source: SourceInfo) -> tuple[Record, str | None]:
+    """Extract one file, run the per-application rules, build its record: what an extraction worker does
+    for one document. Returns the record and the extractor's traceback if it failed (our bug: the
+    caller logs it). Never raises for bad input."""
+    form = extractors.extract(data, filename, size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
+                              timeout_s=campaign.thresholds.doc_timeout_s)
+    tb, form.internal_traceback = form.internal_traceback, None
+    return build_record(form, _rules(form, campaign, source.recommender_path, source.uploaded_at), source, campaign), tb
 
 
 def build_record(form: ExtractedForm, findings: list[Finding], source: SourceInfo, campaign: Campaign) -> Record:
@@ -221,50 +259,9 @@ def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion
     bytes are identical to an earlier one (a re-upload of the same file) reuses that extraction.
     Whatever the upload (too large, not a file, unreadable, or our own bug), it ends in one record.
     """
-    vid = version_id_of(v)
-    started = time.perf_counter()
-    source = SourceInfo(
-        bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
-        size=v.size, uploaded_at=v.last_modified, recommender_path=recommender_of_key(v.key, uploads_prefix),
-    )
-    filename = PurePosixPath(v.key).name
-    data, unread = _read_upload(uploads, v, campaign, filename)
-    reused_from = None
-    if unread is not None:
-        record = build_record(unread, list(unread.intake_findings), source, campaign)
-    else:
-        source.sha256 = hashlib.sha256(data).hexdigest()
-        twin = (same_content or {}).get((v.key, source.sha256))
-        if twin is not None:
-            record = twin.record.model_copy(deep=True)
-            record.source = source
-            reused_from = twin.vid
-        else:
-            try:
-                form, findings = extract_and_check(data, filename, campaign,
-                                                   recommender_path=source.recommender_path, uploaded_at=v.last_modified)
-                record = build_record(form, findings, source, campaign)
-            except Exception as exc:  # our bug outside the extractor's own guard: still one record
-                log.error("processing %s (version %s) failed", v.key, v.version_id, exc_info=True)
-                form = ExtractedForm(source=filename)
-                form.intake_findings.append(internal_error_finding("处理文件时出错", exc))
-                record = build_record(form, list(form.intake_findings), source, campaign)
-        del data
-    if v.key_bytes_hex and reused_from is None:
-        record.findings.append(make_finding(
-            "FILE_NAME_ENCODING", value=v.key, message=f"文件名不是UTF-8编码，已按GBK/GB18030解码为“{v.key}”",
-            message_en=f"the file name was not UTF-8 (bytes {v.key_bytes_hex}); decoded as GB18030"))
-    doc = VersionDoc(
-        vid=vid,
-        # a --full re-run keeps when the version was first taken in: corrections are judged by it
-        first_seen_run=(previous.first_seen_run if previous else None) or run_id,
-        processed_run=run_id,
-        extract_ms=round((time.perf_counter() - started) * 1000, 1),
-        same_content_as=reused_from,
-        record=record,
-    )
-    results.put(ResultKeys(campaign.id).version_record(vid), dumps(doc.model_dump(mode="json")), "application/json")
-    return doc
+    return next(process_versions(uploads, results, [v], campaign, uploads_prefix=uploads_prefix, run_id=run_id,
+                                 full=False, known={}, bucket=bucket, previous={version_id_of(v): previous},
+                                 twins=same_content or {}))
 
 
 def same_content_index(docs: Iterable[VersionDoc]) -> dict[tuple[str, str], VersionDoc]:
@@ -278,18 +275,105 @@ def same_content_index(docs: Iterable[VersionDoc]) -> dict[tuple[str, str], Vers
 
 def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[ObjectVersion], campaign: Campaign, *,
                      uploads_prefix: str, run_id: str, full: bool, known: dict[str, VersionDoc],
-                     bucket: str | None = None) -> Iterator[VersionDoc]:
-    """``process_version`` over some versions, in order, yielding each stored version doc.
+                     bucket: str | None = None, previous: dict[str, VersionDoc | None] | None = None,
+                     twins: dict[tuple[str, str], VersionDoc] | None = None) -> Iterator[VersionDoc]:
+    """Read, extract and check object versions on every core; store and yield each version document as
+    it completes (completion order, not the order given).
 
-    A ``full`` re-run keeps each version's first-seen run from its earlier doc; an incremental run
-    reuses the extraction of a re-uploaded identical file (``known``: the plan's unchanged versions).
+    Uploads are read as workers free up (a bounded window: never every upload's bytes at once); each is
+    extracted in a worker process with its own time limit (FILE_TIMEOUT). Whatever the upload (too
+    large, not a file, unreadable, or our own bug), it ends in one record. A ``full`` re-run keeps each
+    version's first-seen run from its earlier doc; an incremental run reuses the extraction of a
+    re-uploaded identical file (``twins``; by default from ``known``, the plan's unchanged versions).
     """
     keys = ResultKeys(campaign.id)
-    twins = {} if full else same_content_index(known.values())
-    for v in versions:
-        previous = _read_doc(results, keys.version_record(version_id_of(v))) if full else None
-        yield process_version(uploads, results, v, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
-                              previous=previous, bucket=bucket, same_content=twins)
+    if twins is None:
+        twins = {} if full else same_content_index(known.values())
+    previous = dict(previous or {})
+    timeout_s = campaign.thresholds.doc_timeout_s
+
+    def jobs() -> Iterator[Job]:
+        for v in versions:
+            vid = version_id_of(v)
+            if full and vid not in previous:
+                previous[vid] = _read_doc(results, keys.version_record(vid))
+            started = time.perf_counter()
+            source = SourceInfo(
+                bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
+                size=v.size, uploaded_at=v.last_modified, recommender_path=recommender_of_key(v.key, uploads_prefix),
+            )
+            filename = PurePosixPath(v.key).name
+            data, unread = _read_upload(uploads, v, campaign, filename)
+            if unread is not None:  # nothing to extract: the job carries its result
+                record = build_record(unread, list(unread.intake_findings), source, campaign)
+                yield Job((v, vid, started, filename, source, None), None, ((record, None),), 0)
+                continue
+            source.sha256 = hashlib.sha256(data).hexdigest()
+            twin = twins.get((v.key, source.sha256))
+            if twin is not None:
+                record = twin.record.model_copy(deep=True)
+                record.source = source
+                yield Job((v, vid, started, filename, source, twin.vid), None, ((record, None),), 0)
+            else:
+                yield Job((v, vid, started, filename, source, None), check_document,
+                          (data, filename, campaign, source), timeout_s)
+            del data
+
+    t0 = time.perf_counter()
+    try:
+        for (v, vid, started, filename, source, reused_from), out in _run(jobs()):
+            if out.status == "ok":
+                record, tb = out.value
+                if tb:
+                    log.error("extractor failed on %s (INTERNAL_ERROR):\n%s", filename, tb)
+            elif out.status == "error":  # our bug outside the extractor's own guard: still one record
+                log.error("processing %s (version %s) failed:\n%s", v.key, v.version_id, out.detail)
+                form = ExtractedForm(source=filename)
+                form.intake_findings.append(internal_error_finding("处理文件时出错", RuntimeError(
+                    out.detail.splitlines()[0] if out.detail else "worker error")))
+                record = build_record(form, list(form.intake_findings), source, campaign)
+            else:  # stopped at its time limit, or its worker died twice: a finding about the file
+                log.warning("extraction of %s: %s (%s)", filename, out.status, out.detail)
+                form = form_of(out, filename, timeout_s)
+                record = build_record(form, _rules(form, campaign, source.recommender_path, source.uploaded_at),
+                                      source, campaign)
+            if v.key_bytes_hex and reused_from is None:
+                record.findings.append(make_finding(
+                    "FILE_NAME_ENCODING", value=v.key, message=f"文件名不是UTF-8编码，已按GBK/GB18030解码为“{v.key}”",
+                    message_en=f"the file name was not UTF-8 (bytes {v.key_bytes_hex}); decoded as GB18030"))
+            prev = previous.get(vid)
+            doc = VersionDoc(
+                vid=vid,
+                # a --full re-run keeps when the version was first taken in: corrections are judged by it
+                first_seen_run=(prev.first_seen_run if prev else None) or run_id,
+                processed_run=run_id,
+                extract_ms=round((time.perf_counter() - started) * 1000, 1),
+                same_content_as=reused_from,
+                record=record,
+            )
+            results.put(keys.version_record(vid), dumps(doc.model_dump(mode="json")), "application/json")
+            yield doc
+    finally:
+        add_time("extract", time.perf_counter() - t0)
+
+
+def _run(jobs: Iterator[Job]) -> Iterator[tuple[tuple, Outcome]]:
+    """Run the jobs in the extraction workers (completion order), or here one by one when isolation is
+    off or this process may not start processes (a daemonic one: a Dask worker is the worker itself)."""
+    import multiprocessing as mp
+    import traceback
+
+    if isolation_enabled() and not mp.current_process().daemon:
+        yield from shared_extractor().run(jobs)
+        return
+    for job in jobs:
+        if job.fn is None:
+            yield job.tag, Outcome("ok", job.args[0])
+            continue
+        try:
+            yield job.tag, Outcome("ok", job.fn(*job.args))
+        except Exception as exc:  # noqa: BLE001 - as a worker reports it
+            yield job.tag, Outcome("error", detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
 
 # --------------------------------------------------------------------------- step 3: link, judge, compare, publish
@@ -326,9 +410,12 @@ def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan:
     if plan.earlier:  # earlier versions of a key come before its current one (stable sort)
         ordered = sorted([*plan.earlier.values(), *ordered], key=lambda d: d.source.uploaded_at or "")
 
+    lap = Laps()
     current, superseded = records_of(link_versions(ordered, campaign))
+    lap("link")
     judgement = judge(current, campaign, load_waivers(_get_or_none(results, keys.waivers)))
     comparison = compare_with_previous(results, keys, current, list(docs))
+    lap("batch rules")
 
     current.sort(key=lambda r: (r.recommender_unit or r.recommender_path or "", r.source.key))
     superseded.sort(key=lambda r: (r.source.key, r.source.uploaded_at or ""))
@@ -346,6 +433,11 @@ def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan:
     result = RunResult(run_id, current, superseded, processed, len(plan.known), {}, comparison.baseline_run_id, counts,
                        comparison.new, comparison.resolved, judgement.quota_units, judgement.quota_cities, inp)
     if write_reports:
+        # the plan's one GET next time; not written again when no version changed
+        index = orjson.dumps({d.vid: d.model_dump(mode="json") for d in ordered}, option=orjson.OPT_SORT_KEYS)
+        if hashlib.sha256(index).hexdigest() != plan.index_digest:
+            results.put(keys.versions_index, index, "application/json")
+        lap("records")
         result.report_keys = publish(results, keys, inp, comparison, {
             "run_id": run_id, "digest": comparison.inputs_digest, "baseline": comparison.baseline_run_id,
             "started_at": started_at, "processed": processed, "reused": len(plan.known), "counts": counts})

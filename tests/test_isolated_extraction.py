@@ -41,3 +41,55 @@ def test_overrunning_document_is_stopped_and_the_next_one_is_read():
 
         after = ex.extract(good.data, good.name, size_limit_bytes=50 * 2**20, timeout_s=30)
         assert after.intake_findings == [] and after.fields.keys() == first.fields.keys()
+
+
+def test_documents_run_side_by_side_and_a_hang_kills_only_its_own_worker():
+    """A sleeping job (a parser stuck in C) among quick ones: it times out, every other job completes,
+    in completion order, while it is stuck (not after it)."""
+    import os
+
+    from formintake.extractors.isolated import Job
+
+    with IsolatedExtractor(workers=2) as ex:
+        jobs = [Job("stuck", time.sleep, (60,), timeout_s=1.5)]
+        jobs += [Job(f"quick{i}", sum, ([i, 1],), timeout_s=30) for i in range(6)]
+        started = time.monotonic()
+        out = list(ex.run(jobs, window=3))
+        elapsed = time.monotonic() - started
+        tags = [t for t, _ in out]
+        assert sorted(tags) == sorted(j.tag for j in jobs)
+        assert tags[-1] == "stuck"  # the quick ones finished in the other worker meanwhile
+        results = dict(out)
+        assert results["stuck"].status == "timeout"
+        assert all(results[f"quick{i}"].status == "ok" and results[f"quick{i}"].value == i + 1 for i in range(6))
+        assert elapsed < 10
+        # the pool goes on with a fresh worker in place of the killed one
+        assert [(o.status, o.value) for _, o in ex.run([Job("a", sum, ([2, 2],), 30), Job("b", sum, ([3],), 30)])] \
+            in ([("ok", 4), ("ok", 3)], [("ok", 3), ("ok", 4)])
+        # a worker that dies on a job (a crash in a C library) costs that job only, after one retry
+        out = dict(ex.run([Job("dies", os._exit, (3,), 30), *(Job(i, sum, ([i],), 30) for i in range(4))]))
+        assert out["dies"].status == "crashed" and "exit code 3" in out["dies"].detail
+        assert [out[i].value for i in range(4)] == [0, 1, 2, 3]
+
+
+def test_pipeline_hanging_upload_among_good_ones(tmp_path, campaign):
+    """Through the pipeline: the over-long upload ends as FILE_TIMEOUT, the others are read normally."""
+    from formintake import pipeline
+    from formintake.storage.local import LocalStore
+
+    camp = campaign.model_copy(update={"thresholds": campaign.thresholds.model_copy(update={"doc_timeout_s": 1.0})})
+    src = tmp_path / "uploads" / "江苏省"
+    src.mkdir(parents=True)
+    good = [build_sample(base_values(d, 10 + i), fmt=f) for i, (d, f) in
+            enumerate([("platform", "docx"), ("experience_center", "pdf"), ("platform", "pdf"),
+                       ("experience_center", "docx")])]
+    for s in good:
+        (src / s.name).write_bytes(s.data)
+    (src / "超长.docx").write_bytes(huge_docx(400_000))
+    r = pipeline.run_campaign(LocalStore(tmp_path / "uploads"), LocalStore(tmp_path / "out"), camp, uploads_prefix="")
+    by_name = {rec.source.key.rsplit("/", 1)[-1]: rec for rec in r.records}
+    assert [f.code for f in by_name["超长.docx"].findings] == ["FILE_TIMEOUT"]
+    for s in good:
+        rec = by_name[s.name]
+        assert "FILE_TIMEOUT" not in {f.code for f in rec.findings}
+        assert rec.fields["uscc"] == s.truth["uscc"]

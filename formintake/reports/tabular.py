@@ -9,11 +9,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import orjson
+import xlsxwriter
 
 from formintake.config import DEFAULT_TIMEZONE, Campaign
 from formintake.models import DIRECTION_ZH, STATUS_ZH, Record
@@ -65,14 +62,11 @@ def _xl_value(v: Any) -> Any:
         return "是" if v else "否"
     if isinstance(v, (int, float)):
         return v
-    return ILLEGAL_CHARACTERS_RE.sub("", fmt_value(v))
+    return ILLEGAL_CHARACTERS_RE.sub("", fmt_value(v))[:32767]  # Excel's limit for one cell
 
 
-def _put(ws: Worksheet, row: int, col: int, v: Any):
-    cell = ws.cell(row=row, column=col, value=_xl_value(v))
-    if isinstance(cell.value, str):
-        cell.data_type = "s"  # never a formula, whatever the upload wrote
-    return cell
+# control characters XML 1.0 does not allow (what openpyxl refuses as well)
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 # ------------------------------------------------------------------------------------ exception columns
@@ -171,70 +165,113 @@ def write_exceptions_json(inp: ReportInput) -> bytes:
         ],
         "superseded": [_superseded_dict(r) for r in inp.superseded],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    try:
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8", "surrogatepass")
 
 
 # ------------------------------------------------------------------------------------------ xlsx helpers
+#
+# XlsxWriter in constant-memory mode: rows are streamed to disk as they are written (a sheet of 10,000
+# applications costs the same memory as one of ten), and every cell style is a Format defined once per
+# workbook (``_Book.fmt``), not a style object per cell. Rows must therefore be written top to bottom.
 
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-TITLE_FONT = Font(bold=True, size=14)
-SECTION_FONT = Font(bold=True, size=12, color="1F3A5F")
-SEV_FILL = {
-    "error": PatternFill("solid", fgColor="FBE3E1"),
-    "warning": PatternFill("solid", fgColor="FFF1CC"),
-    "info": PatternFill("solid", fgColor="E3EEF9"),
-}
-RED_FONT = Font(bold=True, color="B42318")
-STRIKE_FONT = Font(strike=True, color="7A7A7A")
-WAIVED_FONT = Font(italic=True, color="7A7A7A")
-WRAP = Alignment(wrap_text=True, vertical="top")
-TOP = Alignment(vertical="top")
+HEADER_FILL = "#DDE4EE"
+SEV_FILL = {"error": "#FBE3E1", "warning": "#FFF1CC", "info": "#E3EEF9"}
+ACCEPTED_FILL = "#E3F4E8"
+RED = "#B42318"
+GREY = "#7A7A7A"
+SECTION_COLOR = "#1F3A5F"
+FIT_ROWS = 2000  # column widths are fitted from the first rows of a sheet
 
 
-def _header(ws: Worksheet, row: int, headers: Sequence[str], col: int = 1) -> None:
-    for i, h in enumerate(headers):
-        c = _put(ws, row, col + i, h)
-        c.font = BOLD
-        c.fill = HEADER_FILL
-        c.alignment = Alignment(vertical="center", wrap_text=False)
+class _Book:
+    """One workbook being written: its formats (made once, by the properties they set) and sheets."""
+
+    def __init__(self) -> None:
+        self.buf = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self.buf, {"constant_memory": True, "in_memory": False,
+                                                 "strings_to_formulas": False, "strings_to_urls": False,
+                                                 "strings_to_numbers": False})
+        self._formats: dict[tuple, Any] = {}
+        self._taken: set[str] = set()
+
+    def fmt(self, **props: Any):
+        key = tuple(sorted(props.items()))
+        f = self._formats.get(key)
+        if f is None:
+            f = self._formats[key] = self.wb.add_format(props)
+        return f
+
+    def sheet(self, name: str) -> "_Sheet":
+        return _Sheet(self, self.wb.add_worksheet(name))
+
+    def bytes(self) -> bytes:
+        self.wb.close()
+        return self.buf.getvalue()
 
 
-def _fit_columns(ws: Worksheet, wrap_headers: set[str] = frozenset(), header_row: int = 1,
-                 min_w: int = 6, max_w: int = 48, wrap_w: int = 40) -> None:
-    """Column widths from content (CJK characters count 2); wrapped columns get a fixed width."""
-    widths: dict[int, int] = {}
-    wrapped: set[int] = set()
-    for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, 2000)):
-        for cell in row:
-            if cell.value is None:
-                continue
-            text = str(cell.value)
+class _Sheet:
+    """Rows written in order; remembers the widest text per column for :meth:`fit`."""
+
+    def __init__(self, book: _Book, ws) -> None:
+        self.book, self.ws = book, ws
+        self.row = 0  # next row to write (0-based)
+        self.widths: dict[int, int] = {}
+
+    def put(self, row: int, col: int, v: Any, fmt=None) -> None:
+        x = _xl_value(v)
+        if row < FIT_ROWS and x is not None:
+            text = str(x)
             w = max(display_width(line) for line in text.splitlines() or [""])
-            widths[cell.column] = max(widths.get(cell.column, 0), w)
-            if cell.row == header_row and text in wrap_headers:
-                wrapped.add(cell.column)
-    for col, w in widths.items():
-        letter = get_column_letter(col)
-        if col in wrapped:
-            ws.column_dimensions[letter].width = min(max(w + 2, min_w), wrap_w)
+            if w > self.widths.get(col, 0):
+                self.widths[col] = w
+        if x is None:
+            if fmt is not None:
+                self.ws.write_blank(row, col, None, fmt)
+        elif isinstance(x, str):
+            self.ws.write_string(row, col, x, fmt)  # never a formula, whatever the upload wrote
         else:
-            ws.column_dimensions[letter].width = min(max(w + 2, min_w), max_w)
+            self.ws.write_number(row, col, x, fmt)
+
+    def line(self, values: Sequence[Any], fmts: Sequence[Any] | Any = None) -> None:
+        """Write the next row (``fmts``: one format for the row, or one per column)."""
+        per_col = isinstance(fmts, (list, tuple))
+        for j, v in enumerate(values):
+            self.put(self.row, j, v, fmts[j] if per_col else fmts)
+        self.row += 1
+
+    def header(self, headers: Sequence[str]) -> None:
+        self.line(headers, self.book.fmt(bold=True, bg_color=HEADER_FILL, valign="vcenter"))
+
+    def fit(self, wrap_cols: set[int] = frozenset(), min_w: int = 6, max_w: int = 48, wrap_w: int = 40) -> None:
+        """Column widths from content (CJK characters count 2); wrapped columns get a fixed width."""
+        for col, w in self.widths.items():
+            cap = wrap_w if col in wrap_cols else max_w
+            self.ws.set_column(col, col, min(max(w + 2, min_w), cap))
 
 
-def _table_sheet(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[Any]],
-                 wrap_headers: set[str] = frozenset()) -> int:
-    """Header row bold and frozen, auto filter over the table, widths fitted. Returns rows written."""
-    _header(ws, 1, headers)
+def _table_sheet(book: _Book, name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+                 wrap_headers: set[str] = frozenset(),
+                 row_style: Any = None) -> int:
+    """Header row bold and frozen, auto filter over the table, widths fitted. Returns rows written.
+
+    ``row_style(i, values) -> dict`` may add format properties for a row (fills per column index under
+    the key ``"fills"``, a font for the whole row under ``"font"``)."""
+    sh = book.sheet(name)
+    sh.header(headers)
+    wrap_cols = {i for i, h in enumerate(headers) if h in wrap_headers}
     n = 0
-    wrap_cols = {i + 1 for i, h in enumerate(headers) if h in wrap_headers}
     for n, r in enumerate(rows, start=1):
-        for j, v in enumerate(r, start=1):
-            c = _put(ws, n + 1, j, v)
-            c.alignment = WRAP if j in wrap_cols else TOP
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{n + 1}"
-    _fit_columns(ws, set(wrap_headers))
+        extra = row_style(n - 1, r) if row_style else {}
+        fills, font = extra.get("fills", {}), extra.get("font", {})
+        fmts = [book.fmt(valign="top", **({"text_wrap": True} if j in wrap_cols else {}),
+                         **({"bg_color": fills[j]} if j in fills else {}), **font) for j in range(len(r))]
+        sh.line(r, fmts)
+    sh.ws.freeze_panes(1, 0)
+    sh.ws.autofilter(0, 0, n, len(headers) - 1)
+    sh.fit(wrap_cols)
     return n
 
 
@@ -275,10 +312,8 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return cand
 
 
-def _xlsx_bytes(wb: Workbook, as_of: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return stable_zip(buf.getvalue(), as_of)
+def _xlsx_bytes(book: "_Book", as_of: str | None = None) -> bytes:
+    return stable_zip(book.bytes(), as_of)
 
 
 _CORE_TIME = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
@@ -309,11 +344,12 @@ def stable_zip(data: bytes, as_of: str | None = None) -> bytes:
 # ---------------------------------------------------------------------------------------- exceptions.xlsx
 
 
-def _summary_sheet(ws: Worksheet, inp: ReportInput) -> None:
+def _summary_sheet(book: _Book, inp: ReportInput) -> None:
     s = summarize(inp)
-    r = 1
-    _put(ws, r, 1, f"{inp.campaign.name} 申报材料异常报告 — 汇总").font = TITLE_FONT
-    r += 1
+    sh = book.sheet("汇总")
+    bold, top, red = book.fmt(bold=True), book.fmt(valign="top"), book.fmt(valign="top", bold=True, font_color=RED)
+    head = book.fmt(bold=True, bg_color=HEADER_FILL, valign="vcenter")
+    sh.line([f"{inp.campaign.name} 申报材料异常报告 — 汇总"], book.fmt(bold=True, font_size=14))
     meta = [
         ("通知文号", inp.campaign.notice_number),
         ("运行编号", inp.run_id),
@@ -324,27 +360,16 @@ def _summary_sheet(ws: Worksheet, inp: ReportInput) -> None:
     if inp.stats:
         meta.append(("运行统计", stats_text(inp.stats)))
     for k, v in meta:
-        _put(ws, r, 1, k).font = BOLD
-        _put(ws, r, 2, v)
-        r += 1
+        sh.line([k, v], [bold, None])
 
     def section(title: str, headers: Sequence[str], rows: list[Sequence[Any]], over: list[bool] | None = None) -> None:
-        nonlocal r
-        r += 1
-        _put(ws, r, 1, title).font = SECTION_FONT
-        r += 1
-        _header(ws, r, headers)
-        r += 1
+        sh.row += 1
+        sh.line([title], book.fmt(bold=True, font_size=12, font_color=SECTION_COLOR))
+        sh.line(headers, head)
         if not rows:
-            _put(ws, r, 1, "（无）")
-            r += 1
+            sh.line(["（无）"])
         for i, row in enumerate(rows):
-            for j, v in enumerate(row, start=1):
-                c = _put(ws, r, j, v)
-                c.alignment = TOP
-                if over and over[i]:
-                    c.font = RED_FONT
-            r += 1
+            sh.line(row, red if over and over[i] else top)
 
     section("按申报状态", ["状态", "状态代码", "数量"],
             [[STATUS_SHORT_ZH[k], k, s.by_status.get(k, 0)] for k in STATUS_TILES])
@@ -373,10 +398,11 @@ def _summary_sheet(ws: Worksheet, inp: ReportInput) -> None:
             ["示范城市", "所在省份", "城市类型", "额外推荐数", "名额", "是否超额"],
             [[q["city"], q["province"], q["kind"], q["extras"], q["quota"], "超额" if q["over"] else ""] for q in qc],
             [q["over"] for q in qc])
-    ws.freeze_panes = "A2"
-    _fit_columns(ws, header_row=0, max_w=40)
-    ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
+    sh.ws.freeze_panes(1, 0)
+    sh.widths[0] = 34  # column A: 36 wide
+    sh.widths[1] = max(sh.widths.get(1, 0), 22)  # column B: at least 24
+    sh.fit(max_w=40)
+    sh.ws.set_column(0, 0, 36)
 
 
 SUPERSEDED_HEADERS = ["推荐单位", "申报单位", "项目名称", "被替代的文件", "版本", "上传时间", "sha256",
@@ -393,31 +419,28 @@ def _superseded_rows(records: list[Record], campaign=None) -> list[list[Any]]:
     return out
 
 
-def _style_finding_rows(ws: Worksheet, rows: list[FindingRow]) -> None:
-    sev_col = FINDING_HEADERS.index("严重程度") + 1
-    for i, fr in enumerate(rows, start=2):
-        ws.cell(row=i, column=sev_col).fill = SEV_FILL.get(fr.f.severity, PatternFill())
-        if fr.resolved or fr.f.waived:
-            font = STRIKE_FONT if fr.resolved else WAIVED_FONT
-            for j in range(1, len(FINDING_HEADERS) + 1):
-                ws.cell(row=i, column=j).font = font
-
-
 def write_exceptions_xlsx(inp: ReportInput) -> bytes:
     """汇总 (summary), one sheet per recommending unit with its findings, and 已替代 (superseded uploads)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
+    book = _Book()
     taken = {"汇总", "已替代"}
-    _summary_sheet(ws, inp)
+    _summary_sheet(book, inp)
+    sev_col = FINDING_HEADERS.index("严重程度")
+    strike = {"font_strikeout": True, "font_color": GREY}
+    waived = {"italic": True, "font_color": GREY}
     for unit, recs in group_by_unit(inp.records, inp.campaign):
         rows = [r for rec in recs for r in sorted_findings(rec, inp.campaign)]
-        sh = wb.create_sheet(sheet_name(unit, taken))
-        _table_sheet(sh, FINDING_HEADERS, (finding_cells(r) for r in rows), WRAP_HEADERS)
-        _style_finding_rows(sh, rows)
-    sup = wb.create_sheet("已替代")
-    _table_sheet(sup, SUPERSEDED_HEADERS, _superseded_rows(inp.superseded, inp.campaign))
-    return _xlsx_bytes(wb, inp.generated_at)
+
+        def style(i: int, _values, rows=rows) -> dict:
+            fr = rows[i]
+            out: dict = {"fills": {sev_col: SEV_FILL[fr.f.severity]} if fr.f.severity in SEV_FILL else {}}
+            if fr.resolved or fr.f.waived:
+                out["font"] = strike if fr.resolved else waived
+            return out
+
+        _table_sheet(book, sheet_name(unit, taken), FINDING_HEADERS, (finding_cells(r) for r in rows), WRAP_HEADERS,
+                     row_style=style)
+    _table_sheet(book, "已替代", SUPERSEDED_HEADERS, _superseded_rows(inp.superseded, inp.campaign))
+    return _xlsx_bytes(book, inp.generated_at)
 
 
 # ---------------------------------------------------------------------------------------- applications
@@ -469,8 +492,7 @@ def write_applications_csv(records: list[Record]) -> bytes:
 
 def write_applications_jsonl(records: list[Record]) -> bytes:
     """One record per line, exactly the Record model (the contract of applications.jsonl)."""
-    lines = [jsonl_line(r.model_dump(mode="json")) for r in records]
-    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    return b"".join(_jsonl_bytes(r.model_dump(mode="json")) + b"\n" for r in records)
 
 
 def jsonl_line(obj: Any) -> str:
@@ -478,19 +500,29 @@ def jsonl_line(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def _jsonl_bytes(obj: Any) -> bytes:
+    """:func:`jsonl_line` as UTF-8 by orjson (compact separators), unless it refuses the text."""
+    try:
+        data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
+        return jsonl_line(obj).encode("utf-8", "surrogatepass")
+    return data.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+
+
 def write_applications_xlsx(records: list[Record]) -> bytes:
     camp = campaign_of(records)
     cols = _app_columns(camp)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "申报清单"
+    book = _Book()
     recs = _sorted_records(records, camp)
-    _table_sheet(ws, [h for h, _ in cols], ([get(r) for _, get in cols] for r in recs),
-                 {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"})
-    status_col = 2
     fills = {"rejected": SEV_FILL["error"], "unreadable": SEV_FILL["error"], "needs_review": SEV_FILL["warning"],
-             "accepted": PatternFill("solid", fgColor="E3F4E8")}
-    for i, rec in enumerate(recs, start=2):
-        ws.cell(row=i, column=status_col).fill = fills.get(rec.status, PatternFill())
+             "accepted": ACCEPTED_FILL}
+    status_col = 1
+
+    def style(i: int, _values) -> dict:
+        fill = fills.get(recs[i].status)
+        return {"fills": {status_col: fill}} if fill else {}
+
+    _table_sheet(book, "申报清单", [h for h, _ in cols], ([get(r) for _, get in cols] for r in recs),
+                 {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"}, row_style=style)
     # no moment of writing inside: the data's own time (the newest extraction), so equal inputs, equal bytes
-    return _xlsx_bytes(wb, max((r.processed_at for r in records), default=None))
+    return _xlsx_bytes(book, max((r.processed_at for r in records), default=None))

@@ -10,12 +10,15 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from formintake import reports
 from formintake.clock import now_iso
 from formintake.keys import ResultKeys
 from formintake.models import Record
 from formintake.steps.compare import Comparison, findings_snapshot, load_json
 from formintake.storage.base import ObjectStore
+from formintake.timing import Laps
 
 JSON, CSV = "application/json", "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,8 +26,12 @@ RUNS_KEPT = 200  # runs.json keeps the last this many runs
 
 
 def dumps(obj: Any) -> bytes:
-    """How every JSON document in the results store is written."""
-    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    """How every JSON document in the results store is written: UTF-8, keys sorted, indented
+    (orjson, about ten times the json module; the json module only for text orjson refuses)."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
+        return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8", "surrogatepass")
 
 
 def durable_record(r: Record) -> Record:
@@ -38,6 +45,7 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
             run_entry: dict[str, Any]) -> dict[str, str]:
     """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
     Returns the keys of the run's reports by file name."""
+    lap = Laps()
     current = inp.records
     # the durable records carry no per-run marks (new / persisting / resolved live in the run's reports
     # and snapshot), and each is written only when its bytes changed: a correction rewrites one file
@@ -60,6 +68,7 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
     if index != written:
         results.put(keys.records_index, dumps(index), JSON)
     results.put(keys.findings_snapshot(inp.run_id), dumps(findings_snapshot(current)), JSON)
+    lap("records")
 
     files = {
         "exceptions.json": (reports.write_exceptions_json(inp), JSON),
@@ -80,4 +89,5 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
     history["runs"].append({**run_entry, "completed_at": now_iso(precise=True)})
     history["runs"] = history["runs"][-RUNS_KEPT:]
     results.put(keys.runs, dumps(history), JSON)
+    lap("reports")
     return report_keys

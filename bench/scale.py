@@ -1,0 +1,388 @@
+"""``./run bench --scale [--sizes 1000,3000,10000] [--s3] [--dask] [--floors]``: the pipeline at scale.
+
+Uploads: 1,000 distinct generated forms (650 docx, 350 three-page PDFs) filed under four recommending
+units (江苏省, 广东省, 深圳市, 中国移动通信集团有限公司), rendered once and cached under
+``.bench-cache/`` (gitignored). 3,000 and 10,000 are those 1,000 hard-linked again under new names
+(``c01-…``), as the issue's baseline did.
+
+For each size, ``run_campaign`` (what ``formintake check`` runs) in a fresh interpreter over a local
+folder: first run, re-run with none changed, re-run with one of them changed; per step wall time
+(formintake.timing), peak RSS of that process and of the largest extraction worker.
+``--s3``: the 1,000 through SeaweedFS on loopback and the Prefect flow on a temporary local server
+(Prefect's share = flow wall time minus the pipeline's own steps). ``--dask``: the same on a
+distributed.LocalCluster (2 workers). ``--floors``: the raw parsers beside the extractor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = ROOT / ".bench-cache" / "scale"
+UNITS = ("江苏省", "广东省", "深圳市", "中国移动通信集团有限公司")
+STEPS = ("plan", "extract", "link", "batch rules", "records", "reports")
+GENERATOR_VERSION = "1"  # bump when the corpus recipe changes
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def _plan_for(i: int):
+    """The i-th upload of the 1,000: unit, direction, format (65 % docx, 35 % PDF)."""
+    from formintake.samples.batch import CMCC, Plan
+
+    unit = UNITS[i % 4]
+    direction = "experience_center" if (i // 4) % 2 else "platform"
+    fmt = "pdf" if (i * 7) % 20 < 7 else "docx"  # 7 of every 20
+    city = {"广东省": ("广州市", "佛山市", "东莞市")[i % 3], "深圳市": "深圳市",
+            CMCC: ("北京市", "杭州市", "成都市")[i % 3]}.get(unit)
+    return Plan(unit, direction, fmt, city=city, province="江苏省" if unit == "江苏省" else None,
+                rank=(i // 8) + 1 if direction == "experience_center" else None, corp=unit == CMCC)
+
+
+def _render_one(args: tuple[int, int]) -> tuple[str, bytes]:
+    i, variant = args
+    from formintake.samples.batch import _values
+    from formintake.samples.render import pick_style
+    from formintake.samples.sample import build_sample, file_stem
+
+    plan = _plan_for(i)
+    v = _values(plan, 50_000 + i)
+    if variant:  # the "one changed" upload: a corrected contact phone
+        v["contact_phone"] = "13800138000"
+    style = pick_style(random.Random(f"bench-scale:{i}"), plan.fmt)
+    s = build_sample(v, style, plan.fmt, recommender_path=plan.unit)
+    return f"{plan.unit}/{i:04d}-{file_stem(v)}.{plan.fmt}", s.data
+
+
+def base_corpus() -> Path:
+    """The 1,000 distinct uploads (rendered once, in a pool over every core) plus the changed variant."""
+    base = CACHE / f"base-v{GENERATOR_VERSION}"
+    done = base / ".complete"
+    if done.exists():
+        return base
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    shutil.rmtree(base, ignore_errors=True)
+    t0 = time.perf_counter()
+    print("bench: rendering 1,000 uploads once (cached under .bench-cache/) …", file=sys.stderr)
+    with cf.ProcessPoolExecutor(os.cpu_count() or 1, mp_context=mp.get_context("spawn")) as pool:
+        for rel, data in pool.map(_render_one, [(i, 0) for i in range(1000)], chunksize=20):
+            p = base / "uploads" / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+    rel, data = _render_one((0, 1))
+    (base / "changed").mkdir(parents=True, exist_ok=True)
+    (base / "changed" / "target").write_text(rel, encoding="utf-8")
+    (base / "changed" / "data").write_bytes(data)
+    done.write_text(f"{time.perf_counter() - t0:.0f} s\n")
+    return base
+
+
+def corpus(n: int) -> Path:
+    """n uploads (a multiple of 1,000): the base ones, then hard-linked copies ``cKK-<name>``."""
+    base = base_corpus()
+    root = CACHE / f"n{n}"
+    if (root / ".complete").exists():
+        return root / "uploads"
+    shutil.rmtree(root, ignore_errors=True)
+    files = sorted(p for p in (base / "uploads").rglob("*") if p.is_file())
+    for k in range(n // 1000):
+        for p in files:
+            rel = p.relative_to(base / "uploads")
+            dst = root / "uploads" / rel.parent / (rel.name if k == 0 else f"c{k:02d}-{rel.name}")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.link(p, dst)
+    (root / ".complete").write_text("")
+    return root / "uploads"
+
+
+def change_one(uploads: Path) -> tuple[Path, Path]:
+    """Replace one upload by its changed variant (a new file: the others keep their hard links)."""
+    base = base_corpus()
+    target = uploads / (base / "changed" / "target").read_text(encoding="utf-8")
+    target.unlink()
+    target.write_bytes((base / "changed" / "data").read_bytes())
+    return target, base / "uploads" / target.relative_to(uploads)
+
+
+def restore_one(target: Path, original: Path) -> None:
+    target.unlink()
+    os.link(original, target)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _worker_peaks_mb() -> list[float]:
+    """VmHWM of the live extraction workers (forkserver children are not ours: read /proc)."""
+    from formintake.extractors.isolated import shared_extractor
+
+    out = []
+    for pid in shared_extractor().worker_pids():
+        try:
+            for line in open(f"/proc/{pid}/status", encoding="ascii"):
+                if line.startswith("VmHWM:"):
+                    out.append(int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return out
+
+
+def _run_row(label: str, seconds: float, r, steps: dict, worker_peak: float, **extra) -> dict:
+    return {"run": label, "seconds": round(seconds, 2), "processed": r.processed, "reused": r.reused,
+            "steps": {k: round(v, 2) for k, v in steps.items()}, "rss_peak_mb": round(_rss_mb(), 1),
+            "worker_peak_mb": round(worker_peak, 1), **extra}
+
+
+def local_case(n: int) -> dict:
+    """In a fresh interpreter: run_campaign (= formintake check) first / no change / one changed."""
+    from formintake import pipeline, timing
+    from formintake.config import load_campaign
+    from formintake.extractors.isolated import shared_extractor
+    from formintake.storage.local import LocalStore
+
+    src = corpus(n)
+    out = Path(tempfile.mkdtemp(prefix=f"formintake-scale-{n}-"))
+    campaign = load_campaign("2023")
+    uploads, results = LocalStore(src), LocalStore(out)
+    runs, peak = [], 0.0
+    try:
+        for label in ("first run", "no change", "1 changed"):
+            changed = change_one(src) if label == "1 changed" else None
+            try:
+                timing.take()
+                t0 = time.perf_counter()
+                r = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+                seconds = time.perf_counter() - t0
+                peak = max([peak, *_worker_peaks_mb()])
+                runs.append(_run_row(label, seconds, r, timing.take(), peak))
+                print(f"bench: {n} {label}: {seconds:.1f} s", file=sys.stderr)
+            finally:
+                if changed:
+                    restore_one(*changed)
+    finally:
+        shared_extractor().close()
+        shutil.rmtree(out, ignore_errors=True)
+    return {"n": n, "runs": runs}
+
+
+def s3_flow_case(n: int, dask: bool = False) -> dict:
+    """In a fresh interpreter: the n uploads in SeaweedFS, the Prefect flow on a temporary local server."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from formintake import timing
+    from formintake.extractors.isolated import shared_extractor
+    from formintake.s3server import LocalS3
+    from formintake.storage.s3 import S3Store
+
+    src = corpus(n)
+    tmp = Path(tempfile.mkdtemp(prefix="formintake-scale-s3-"))
+    server = LocalS3(tmp / "s3").start(timeout=60)
+    cluster = None
+    try:
+        os.environ.update(server.env())
+        os.environ["FORMINTAKE_UPLOADS_BUCKET"], os.environ["FORMINTAKE_RESULTS_BUCKET"] = "uploads", "results"
+        client = server.client()
+        uploads, results = S3Store(client, "uploads"), S3Store(client, "results")
+        uploads.ensure_bucket(versioning=True)
+        results.ensure_bucket()
+        files = sorted(p for p in src.rglob("*") if p.is_file())
+        for p in files:
+            uploads.put(f"2023/{p.relative_to(src).as_posix()}", p.read_bytes())
+        if dask:
+            from distributed import LocalCluster
+
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            os.environ["FORMINTAKE_DASK_ADDRESS"] = cluster.scheduler_address
+        runs, peak = [], 0.0
+        with prefect_test_harness(server_startup_timeout=120):
+            from formintake.flows.ingest import ingest
+
+            for label in ("first run", "no change", "1 changed"):
+                if label == "1 changed":
+                    base = base_corpus()
+                    rel = (base / "changed" / "target").read_text(encoding="utf-8")
+                    uploads.put(f"2023/{rel}", (base / "changed" / "data").read_bytes())
+                timing.take()
+                t0 = time.perf_counter()
+                summary = ingest(campaign="2023")
+                seconds = time.perf_counter() - t0
+                steps = timing.take()
+                peak = max([peak, *_worker_peaks_mb()])
+                ours = sum(v for k, v in steps.items() if k in STEPS)
+                flow_s = summary["seconds"]
+
+                class R:  # what _run_row reads
+                    processed, reused = summary["processed"], summary["reused"]
+                row = _run_row(label, seconds, R, steps, peak, flow_seconds=flow_s)
+                if not dask:  # on Dask the extract step runs in the cluster's workers, not here
+                    row["prefect_share"] = round(max(0.0, flow_s - ours) / flow_s, 3) if flow_s else None
+                runs.append(row)
+                print(f"bench: s3+flow{' dask' if dask else ''} {n} {label}: {seconds:.1f} s", file=sys.stderr)
+    finally:
+        shared_extractor().close()
+        if cluster is not None:
+            cluster.close()
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"n": n, "dask": dask, "runs": runs}
+
+
+def floors_case(sample: int = 20) -> dict:
+    """Per docx form and per PDF page: the extractor (+ rules) beside the raw parsers on the same files."""
+    import io
+    import zipfile
+
+    import pdfplumber
+    import pypdfium2
+    from lxml import etree
+
+    from formintake import pipeline
+    from formintake.config import load_campaign
+    from formintake.models import SourceInfo
+
+    base = base_corpus() / "uploads"
+    files = sorted(p for p in base.rglob("*") if p.is_file())
+    docx = [p.read_bytes() for p in files if p.suffix == ".docx"][:sample]
+    pdfs = [p.read_bytes() for p in files if p.suffix == ".pdf"][:sample]
+
+    def per(fn, items) -> float:
+        fn(items[0])  # warm
+        times = []
+        for it in items:
+            t0 = time.perf_counter()
+            fn(it)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times) * 1000
+
+    def zip_lxml(data: bytes) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            root = etree.fromstring(z.read("word/document.xml"))
+        "".join(root.itertext())
+
+    def pdfium_text(data: bytes) -> None:
+        doc = pypdfium2.PdfDocument(data)
+        try:
+            for page in doc:
+                tp = page.get_textpage()
+                tp.get_text_range()
+                tp.close()
+                page.close()
+        finally:
+            doc.close()
+
+    def plumber(data: bytes) -> None:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                page.extract_tables()
+                page.close()
+
+    campaign = load_campaign("2023")
+    source = SourceInfo(key="江苏省/x", size=1, uploaded_at="2023-08-20T00:00:00Z", recommender_path="江苏省")
+
+    def extractor(name: str):  # what a worker does per document: extract, rules, record
+        return lambda data: pipeline.check_document(data, name, campaign, source)
+
+    pages = len(pypdfium2.PdfDocument(pdfs[0]))
+    return {
+        "pdf_pages": pages,
+        "docx_form_ms": {"extractor": round(per(extractor("x.docx"), docx), 2),
+                         "zip+lxml": round(per(zip_lxml, docx), 2)},
+        "pdf_page_ms": {"extractor": round(per(extractor("x.pdf"), pdfs) / pages, 2),
+                        "pypdfium2 text": round(per(pdfium_text, pdfs) / pages, 2),
+                        "pdfplumber text+tables": round(per(plumber, pdfs[:5]) / pages, 2)},
+    }
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def _fmt_s(x) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
+def print_tables(results: dict, table) -> None:
+    rows = []
+    for case in results.get("local", []) + results.get("s3", []):
+        where = "check (local)" if "dask" not in case else ("flow+S3+Dask" if case["dask"] else "flow+S3")
+        for r in case["runs"]:
+            rows.append([f"{where} {case['n']:,}", r["run"], f"{r['processed']}/{r['reused']}", _fmt_s(r["seconds"]),
+                         _fmt_s(r.get("flow_seconds")),
+                         *[_fmt_s(r["steps"].get(s)) for s in STEPS],
+                         "" if r.get("prefect_share") is None else f"{r['prefect_share'] * 100:.0f} %",
+                         f"{r['rss_peak_mb']:.0f}", f"{r['worker_peak_mb']:.0f}"])
+    if rows:
+        print(table(rows, ["case", "run", "new/reused", "wall s", "flow s", *STEPS, "prefect",
+                           "RSS MB", "worker MB"]))
+    f = results.get("floors")
+    if f:
+        print()
+        rows = [["docx form", *[f"{k} {v:.2f} ms" for k, v in f["docx_form_ms"].items()]],
+                ["PDF page", *[f"{k} {v:.2f} ms" for k, v in f["pdf_page_ms"].items()]]]
+        rows = [r + [""] * (4 - len(r)) for r in rows]
+        print(table(rows, ["per", "ours (extract + rules)", "floor", "floor 2"]))
+
+
+def corpus_digest() -> str:
+    base = base_corpus() / "uploads"
+    h = hashlib.sha256()
+    for p in sorted(base.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(base).as_posix().encode() + hashlib.md5(p.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def main(args, in_child, table) -> int:
+    import datetime as dt
+
+    started = time.perf_counter()
+    base_corpus()
+    results: dict = {"when": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+                     "cpus": os.cpu_count(), "load_before": os.getloadavg(), "corpus": corpus_digest(),
+                     "local": [], "s3": []}
+
+    def save() -> None:  # after every case: a long run that is stopped keeps what it measured
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    if args.floors:
+        print("bench: raw parser floors …", file=sys.stderr)
+        results["floors"] = in_child(floors_case)
+        save()
+    for n in args.sizes:
+        results["local"].append(in_child(local_case, n, timeout=3600))
+        save()
+    if args.s3:
+        results["s3"].append(in_child(s3_flow_case, 1000, False, timeout=3600))
+        save()
+    if args.dask:
+        results["s3"].append(in_child(s3_flow_case, 1000, True, timeout=3600))
+        save()
+    results["load_after"] = os.getloadavg()
+    results["bench_seconds"] = round(time.perf_counter() - started, 1)
+    print_tables(results, table)
+    print(f"\nload average before {results['load_before'][0]:.2f}, after {results['load_after'][0]:.2f} "
+          f"({os.cpu_count()} cores); {results['bench_seconds']} s")
+    save()
+    if args.out:
+        print(f"written {args.out}")
+    return 0
