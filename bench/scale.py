@@ -151,6 +151,34 @@ def _run_row(label: str, seconds: float, r, steps: dict, worker_peak: float, **e
             "worker_peak_mb": round(worker_peak, 1), **extra}
 
 
+def browser_open(html: Path) -> dict:
+    """Open a report in headless Chromium: ms to the load event, and to re-filter by one unit."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {}
+    if not Path("/usr/bin/chromium").exists():
+        return {}
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            t0 = time.perf_counter()
+            page.goto(html.as_uri(), wait_until="load", timeout=120_000)
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")  # first frame painted
+            load_ms = (time.perf_counter() - t0) * 1000
+            units = page.eval_on_selector_all("#filter-unit option", "os => os.map(o => o.value).filter(v => v)")
+            t0 = time.perf_counter()
+            if units:
+                page.select_option("#filter-unit", units[-1])
+                page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+            filter_ms = (time.perf_counter() - t0) * 1000
+        finally:
+            browser.close()
+    return {"html_mb": round(html.stat().st_size / 2**20, 1), "open_ms": round(load_ms), "filter_ms": round(filter_ms)}
+
+
 def local_case(n: int) -> dict:
     """In a fresh interpreter: run_campaign (= formintake check) first / no change / one changed."""
     from formintake import pipeline, timing
@@ -174,13 +202,16 @@ def local_case(n: int) -> dict:
                 peak = max([peak, *_worker_peaks_mb()])
                 runs.append(_run_row(label, seconds, r, timing.take(), peak))
                 print(f"bench: {n} {label}: {seconds:.1f} s", file=sys.stderr)
+                if label == "first run":
+                    report = out / "reports" / "2023" / "latest" / "exceptions.html"
+                    html = browser_open(report) if report.exists() else {}
             finally:
                 if changed:
                     restore_one(*changed)
     finally:
         shared_extractor().close()
         shutil.rmtree(out, ignore_errors=True)
-    return {"n": n, "runs": runs}
+    return {"n": n, "runs": runs, "html": html}
 
 
 def s3_flow_case(n: int, dask: bool = False) -> dict:
@@ -332,6 +363,11 @@ def print_tables(results: dict, table) -> None:
     if rows:
         print(table(rows, ["case", "run", "new/reused", "wall s", "flow s", *STEPS, "prefect",
                            "RSS MB", "worker MB"]))
+    html = [[f"{c['n']:,}", f"{c['html']['html_mb']} MB", f"{c['html']['open_ms']} ms", f"{c['html']['filter_ms']} ms"]
+            for c in results.get("local", []) if c.get("html")]
+    if html:
+        print()
+        print(table(html, ["exceptions.html", "size", "open (load + first frame)", "filter by unit"]))
     f = results.get("floors")
     if f:
         print()

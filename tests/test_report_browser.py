@@ -110,3 +110,48 @@ def test_print_hides_filters(page):
     page.emulate_media(media="print")
     assert page.locator("#filters").is_hidden()
     assert page.locator("#summary").is_visible()
+
+
+def test_ten_thousand_applications_render_and_filter(tmp_path):
+    """The report of a 10,000-application run opens and its filters work (its opening time is measured
+    by bench/scale.py, not asserted here)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no /usr/bin/chromium")
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    inp = make_input()
+    base, n = inp.records, 10_000
+    records = []
+    for i in range(n):
+        r = base[i % len(base)]
+        records.append(r.model_copy(update={"application_id": f"{r.application_id}-{i:05d}",
+                                            "source": r.source.model_copy(update={"key": f"{r.source.key}.{i:05d}"})}))
+    inp.records = records
+    from formintake.reports.common import unit_of
+
+    shenzhen = sum(len(r.findings) for r in records if unit_of(r) == "深圳市")
+    last_sz2 = max(i for i in range(n) if base[i % len(base)].application_id == "app-sz-2")
+    html = tmp_path / "exceptions.html"
+    html.write_bytes(write_exceptions_html(inp))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+            errors: list[str] = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.goto(html.as_uri(), timeout=120_000)
+            pg.wait_for_load_state("load")
+            assert pg.locator("section.app").count() == n
+            total = int(pg.locator("#visible-count").get_attribute("data-total"))
+            assert pg.locator("#visible-count").inner_text() == f"显示 {total} 条" and total > n // 2
+            pg.select_option("#filter-unit", "深圳市")
+            assert pg.locator("#visible-count").inner_text() == f"显示 {shenzhen} 条"
+            first = pg.locator("section.app:not([hidden])").first
+            assert first.get_attribute("data-unit") == "深圳市" and first.is_visible()
+            pg.fill("#filter-text", f"app-sz-2-{last_sz2:05d}")
+            assert sorted(r["code"] for r in visible_rows(pg)) == ["FIELD_INVALID_FORMAT", "PLATFORM_MAU_BELOW_100M"]
+            pg.click("#filter-reset")
+            assert pg.locator("#visible-count").inner_text() == f"显示 {total} 条"
+            assert errors == []
+        finally:
+            browser.close()
