@@ -47,9 +47,11 @@ def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, t
         sniffed = sniff(data, filename, size_limit_bytes)
         if sniffed.convertible:  # .doc / .wps / .rtf: to docx with LibreOffice, then read as a docx
             converted, found = to_docx(data, sniffed.kind, deadline=deadline, size_limit_bytes=size_limit_bytes)
-            sniffed.findings.extend(found)
             if converted is not None:
                 sniffed.kind, data = "docx", converted
+            else:  # not read at all: "read by its content" (FILE_TYPE_MISMATCH) would not be true
+                sniffed.findings = [f for f in sniffed.findings if f.code != "FILE_TYPE_MISMATCH"]
+            sniffed.findings.extend(found)
         backend = BACKENDS.get(sniffed.kind)
         if backend is None or not sniffed.readable:
             form = ExtractedForm(source=filename, file_type=sniffed.kind if sniffed.kind in BACKENDS else "unknown")

@@ -1,4 +1,5 @@
-"""Legacy word-processor files (.doc, Kingsoft .wps, .rtf) -> docx with LibreOffice headless.
+"""Legacy word-processor files (.doc, Kingsoft .wps, .rtf, a web page or Word 2003 XML saved as .doc)
+-> docx with LibreOffice headless.
 
     docx_bytes, findings = to_docx(data, "doc", deadline=time.monotonic() + 60)
 
@@ -34,8 +35,10 @@ from formintake.findings import make_finding
 
 SOFFICE_ENV = "FORMINTAKE_SOFFICE"
 INSTALL_PACKAGE = "libreoffice-writer-nogui"  # Debian: LibreOffice Writer without the GUI (~200 MB)
-KIND_ZH = {"doc": "旧版Word(.doc)或WPS文字(.wps)", "rtf": "RTF"}
-_SRC_EXT = {"doc": ".doc", "rtf": ".rtf"}  # named by content: Kingsoft .wps is Word's binary format
+KIND_ZH = {"doc": "旧版Word(.doc)或WPS文字(.wps)", "rtf": "RTF", "html": "网页(HTML，如另存为网页或网上系统导出的Word)",
+           "wordxml": "Word 2003 XML"}
+# named by content: Kingsoft .wps is Word's binary format
+_SRC_EXT = {"doc": ".doc", "rtf": ".rtf", "html": ".htm", "wordxml": ".xml"}
 _RESTART = 81  # soffice.bin exits with this after creating a fresh profile: run it once more
 _FILE = Evidence(method="file")
 _profile: tuple[int, Path] | None = None  # (pid, folder): a forked child makes its own

@@ -1,7 +1,8 @@
 """Tell a file's type from its bytes (never from its name) and refuse what we cannot read.
 
 ``sniff(data, filename, size_limit_bytes)`` returns the content kind (``"pdf"`` / ``"docx"`` when the
-file can go to a backend, ``"doc"`` / ``"rtf"`` when it can be converted to docx first, something else
+file can go to a backend, ``"doc"`` / ``"rtf"`` / ``"html"`` / ``"wordxml"`` when it can be converted to
+docx first, something else
 otherwise) and the intake findings raised on the way: FILE_CORRUPT, FILE_ENCRYPTED, FILE_TOO_LARGE,
 FILE_UNSUPPORTED_TYPE, FILE_TYPE_MISMATCH.
 """
@@ -18,7 +19,9 @@ from formintake.models import Evidence, Finding
 from formintake.findings import make_finding
 
 READABLE = ("pdf", "docx")
-CONVERTIBLE = ("doc", "rtf")  # legacy word-processor files: to docx with LibreOffice (extractors.convert)
+# legacy word-processor files, to docx with LibreOffice (extractors.convert): Word 97-2003 / WPS 文字, RTF,
+# a web page saved as .doc (Word's 另存为网页, a web system's 导出Word), Word 2003 XML
+CONVERTIBLE = ("doc", "rtf", "html", "wordxml")
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (
@@ -34,13 +37,14 @@ _IMAGES = (
 _EXT_KIND = {
     ".pdf": "pdf",
     ".docx": "docx", ".docm": "docx", ".dotx": "docx",
-    ".doc": "doc", ".wps": "doc", ".dot": "doc", ".rtf": "rtf",
+    ".doc": "doc", ".wps": "doc", ".dot": "doc", ".rtf": "rtf", ".htm": "html", ".html": "html",
     ".xlsx": "zip", ".xls": "ole", ".pptx": "zip", ".zip": "zip",
     ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".tif": "image",
     ".tiff": "image", ".bmp": "image",
 }
 _KIND_ZH = {"pdf": "PDF", "docx": "Word (docx)", "ole": "旧版Office/WPS或加密文档", "zip": "压缩包/其他Office文件",
-            "image": "图片", "doc": "旧版Word(.doc)/WPS文字", "rtf": "RTF"}
+            "image": "图片", "doc": "旧版Word(.doc)/WPS文字", "rtf": "RTF", "html": "网页(HTML)",
+            "wordxml": "Word 2003 XML文档"}
 _FILE = Evidence(method="file")
 
 
@@ -105,6 +109,12 @@ def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
             return "empty", "truncated", [_f("FILE_CORRUPT", "文件不完整（上传被截断）", message_en="truncated file")]
     if data.lstrip()[:5].lower() == b"{\\rtf":
         return "rtf", "", []
+    text = _markup_kind(data)
+    if text is not None:
+        return text, "", []
+    if data[:64].lower().startswith(b"mime-version:") and b"multipart/related" in data[:2048].lower():
+        return "mht", "", [_f("FILE_UNSUPPORTED_TYPE", "文件为单个文件网页(MHT/MHTML)格式，无法读取，请用Word打开后另存为docx或PDF",
+                              value="mht", message_en="MHTML (single-file web page), LibreOffice cannot convert it")]
     return "unknown", "", [_f("FILE_UNSUPPORTED_TYPE", "文件内容既不是docx也不是PDF", message_en="neither docx nor PDF")]
 
 
@@ -162,3 +172,14 @@ def _ole_kind(data: bytes) -> tuple[str, str, list[Finding]]:
         what, en = "旧版Office/WPS文件，但不是文字文档", "ole"
     return "ole", en, [_f("FILE_UNSUPPORTED_TYPE", f"文件为{what}，仅接受docx或PDF格式的申报书", value=en,
                           message_en=f"OLE2 file that is no word-processor document ({en})")]
+
+
+def _markup_kind(data: bytes) -> str | None:
+    """A text document LibreOffice converts: Word 2003 XML (``w:wordDocument``), or a web page — what
+    Word's 另存为网页 writes and what web systems' "导出Word" buttons send, both often named ``.doc``."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<") and b"schemas.microsoft.com/office/word/2003/wordml" in head and b"worddocument" in head:
+        return "wordxml"
+    if head.startswith((b"<!doctype html", b"<html")) or (head.startswith((b"<?xml", b"<!--")) and b"<html" in head):
+        return "html"
+    return None

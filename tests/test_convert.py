@@ -135,9 +135,54 @@ def test_configured_soffice_path_is_used(monkeypatch):
 
 @pytest.fixture
 def legacy_bytes():
-    """Legacy inputs that need no LibreOffice to make: an OLE file with a WordDocument stream, an RTF."""
+    """Legacy inputs that need no LibreOffice to make: an OLE file with a WordDocument stream, an RTF,
+    a web page and a Word 2003 XML document saved as .doc."""
     return [(_ole("WordDocument", "1Table"), "申报书.doc"), (_ole("WordDocument"), "申报书.wps"),
-            (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 SimSun;}} \\f0 hello}", "申报书.rtf")]
+            (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 SimSun;}} \\f0 hello}", "申报书.rtf"),
+            (WORD_HTML, "导出.doc"), (WORD_2003_XML, "申报书.doc")]
+
+
+FORM_ROWS = (("体验中心名称", "星河信息消费体验馆"), ("所在城市", "北京市"), ("体验中心面积（平方米）", "350"))
+# what Word's 另存为网页 (and many web systems' "导出Word") writes: HTML with Office namespaces, in GBK
+WORD_HTML = (
+    '<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+    'xmlns:w="urn:schemas-microsoft-com:office:word" xmlns="http://www.w3.org/TR/REC-html40">\r\n<head>'
+    '<meta http-equiv=Content-Type content="text/html; charset=gb2312"><meta name=ProgId content=Word.Document>'
+    '<meta name=Generator content="Microsoft Word 15"><!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View>'
+    '</w:WordDocument></xml><![endif]--></head>\r\n<body lang=ZH-CN><div class=WordSection1>'
+    "<p class=MsoNormal>2023年新型信息消费示范项目申报书</p><p class=MsoNormal>（信息消费体验中心方向）</p>"
+    "<p class=MsoNormal>二、项目基本情况</p><table class=MsoTableGrid border=1>"
+    + "".join(f"<tr><td><p class=MsoNormal>{k}</p></td><td><p class=MsoNormal>{v}</p></td></tr>" for k, v in FORM_ROWS)
+    + "</table></div></body></html>").encode("gbk")
+WORD_2003_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<?mso-application progid="Word.Document"?>'
+    '<w:wordDocument xmlns:w="http://schemas.microsoft.com/office/word/2003/wordml" '
+    'xmlns:wx="http://schemas.microsoft.com/office/word/2003/auxHint" w:macrosPresent="no" w:embeddedObjPresent="no" '
+    'w:ocxPresent="no" xml:space="preserve"><w:body>'
+    + "".join(f"<w:p><w:r><w:t>{t}</w:t></w:r></w:p>" for t in ("2023年新型信息消费示范项目申报书",
+                                                                "（信息消费体验中心方向）", "二、项目基本情况"))
+    + "<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/></w:tblPr><w:tblGrid><w:gridCol w:w=\"4000\"/>"
+      "<w:gridCol w:w=\"4000\"/></w:tblGrid>"
+    + "".join(f"<w:tr><w:tc><w:tcPr><w:tcW w:w=\"4000\" w:type=\"dxa\"/></w:tcPr><w:p><w:r><w:t>{k}</w:t></w:r></w:p></w:tc>"
+              f"<w:tc><w:tcPr><w:tcW w:w=\"4000\" w:type=\"dxa\"/></w:tcPr><w:p><w:r><w:t>{v}</w:t></w:r></w:p></w:tc></w:tr>"
+              for k, v in FORM_ROWS)
+    + "</w:tbl><w:sectPr/></w:body></w:wordDocument>").encode("utf-8")
+
+
+@pytest.mark.parametrize("data,kind", [(WORD_HTML, "网页"), (WORD_2003_XML, "Word 2003 XML")])
+def test_web_page_and_word_2003_xml_saved_as_doc_are_converted(legacy, data, kind):
+    form = extractors.extract(data, "申报书.doc")
+    assert codes(form) == ["FILE_TYPE_MISMATCH", "FILE_CONVERTED"], [f.message for f in form.intake_findings]
+    assert kind in form.intake_findings[0].message
+    assert (form.value("center_name"), form.value("center_city"), form.value("area_sqm")) == \
+        ("星河信息消费体验馆", "北京市", 350.0)
+
+
+def test_single_file_web_page_says_what_it_is():
+    mht = (b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="----=_NextPart_01D9"\r\n\r\n'
+           b"------=_NextPart_01D9\r\nContent-Type: text/html\r\n\r\n" + WORD_HTML + b"\r\n------=_NextPart_01D9--\r\n")
+    form = extractors.extract(mht, "申报书.doc")
+    assert codes(form) == ["FILE_UNSUPPORTED_TYPE"] and "MHT" in form.intake_findings[0].message
 
 
 @pytest.mark.parametrize("streams,value", [(("Workbook",), "xls"), (("PowerPoint Document",), "ppt"),
