@@ -108,7 +108,7 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
         codes = sorted({f.code for f in rec.findings})
         how = f"same bytes as {doc.same_content_as}, extraction reused" if doc.same_content_as \
             else f"{doc.extract_ms:.0f} ms"
-        lines.append(f"processed {mask_pii(src.key)} (version {src.version_id}): {rec.status}, {how}"
+        lines.append(f"processed {mask_for_record(src.key, rec)} (version {src.version_id}): {rec.status}, {how}"
                      + (f", findings {', '.join(codes)}" if codes else ""))
         out.append(doc)
         if progress_hook:

@@ -87,7 +87,8 @@ class LocalStore:
         self.root = Path(root).resolve()
         self._uploads = uploads
         self._root_b = os.fsencode(self.root)
-        self._exclude = {os.fsencode(Path(p).resolve()) for p in exclude}
+        # by where it is and where it points (an --out given as a link inside DIR)
+        self._exclude = {os.fsencode(q) for p in exclude for q in (Path(p).resolve(), Path(p).absolute())}
         self._index: dict[str, _Entry] = {}
 
     def __repr__(self) -> str:

@@ -3,6 +3,7 @@ never waivable, and the version is retried on the next run instead of being reme
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -11,7 +12,6 @@ from formintake import extractors, pipeline, validators
 from formintake.config import load_campaign
 from formintake.samples import base_values, build_sample
 from formintake.storage.local import LocalStore
-from formintake.validators.registry import Rule
 from formintake.waivers import WaiverError, add_waiver, waivable
 
 CAMPAIGN = load_campaign("2023")
@@ -62,12 +62,12 @@ def test_rule_bug_is_internal_error_not_the_applicants_fault(tmp_path, monkeypat
     uploads, results, _ = _batch(tmp_path)
     code = next(c for c, r in validators.RULES.items() if r.scope == "application" and r.func is not None)
     r = validators.RULES[code]
-    monkeypatch.setitem(validators.RULES, code, Rule(r.code, r.severity, r.scope, r.clause, r.title, _boom))
+    monkeypatch.setitem(validators.RULES, code, dataclasses.replace(r, func=_boom))
     with caplog.at_level(logging.ERROR, logger="formintake"):
         res = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
     [rec] = res.records
     assert [(f.code, f.severity) for f in rec.findings] == [("INTERNAL_ERROR", "error")]
-    assert r.title in rec.findings[0].message
+    assert r.title_for(CAMPAIGN) in rec.findings[0].message
     assert "Traceback" in caplog.text
     assert pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="").processed == 1
 
@@ -77,3 +77,21 @@ def test_a_clean_run_has_no_internal_error(tmp_path, in_process):
     res = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
     assert [f.code for f in res.records[0].findings] == []
     assert pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="").processed == 0
+
+
+def test_batch_rule_bug_does_not_stop_the_run(tmp_path, monkeypatch, caplog, in_process):
+    uploads, results, _ = _batch(tmp_path)
+    code = next(c for c, r in validators.RULES.items() if r.scope == "batch" and r.func is not None)
+    r = validators.RULES[code]
+    monkeypatch.setitem(validators.RULES, code, dataclasses.replace(r, func=_boom))
+    with caplog.at_level(logging.ERROR, logger="formintake"):
+        res = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    [rec] = res.records
+    [f] = rec.findings
+    assert (f.code, f.severity) == ("INTERNAL_ERROR", "warning") and rec.status == "needs_review"
+    assert "Traceback" in caplog.text and (tmp_path / "out/reports/2023/latest/exceptions.html").exists()
+    assert not waivable(f, CAMPAIGN)
+    monkeypatch.undo()
+    monkeypatch.setenv("FORMINTAKE_ISOLATE", "0")
+    again = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    assert again.processed == 0 and again.records[0].status == "accepted"  # batch rules run every time

@@ -50,3 +50,11 @@ def test_log_lines_mask_malformed_values(caplog):
 
 def test_plain_figures_are_not_masked():
     assert mask_pii("用户数120000000人，面积300平方米，2023年9月31日") == "用户数120000000人，面积300平方米，2023年9月31日"
+
+
+def test_names_in_a_file_name_are_masked_by_the_record():
+    from formintake.reports.masking import mask_for_record
+
+    rec = _record()
+    assert mask_for_record("江苏省/李伟-1391234567-申报书.docx", rec) == "江苏省/李*-139****67-申报书.docx"
+    assert mask_for_record("江苏省/李伟.docx", rec.model_dump(mode="json")) == "江苏省/李*.docx"

@@ -13,6 +13,7 @@ cell names a city, or else when it was stamped or filed by a demonstration city'
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from formintake.config import Campaign, DemoCity
 from formintake.identity import group_by, same_project_clusters
+from formintake.findings import make_finding
 from formintake.models import Finding, Record
 from formintake.validators.recommenders import Unit, recommending, resolve_recommender
 from formintake.validators.registry import RULES, RuleContext, rule
@@ -377,7 +379,16 @@ def run_batch_rules(records: list[Record], campaign: Campaign,
     out: dict[str, list[Finding]] = {r.application_id: [] for r in current}
     for r in RULES.values():
         if r.scope == "batch" and r.func is not None:
-            for app_id, finding in r.func(current, ctx):
+            try:
+                found = list(r.func(current, ctx))
+            except Exception as exc:  # our bug: the run goes on, every application says the check did not run
+                logging.getLogger("formintake").exception("batch rule %s failed", r.code)
+                found = [(a.application_id, make_finding(
+                    "INTERNAL_ERROR", campaign, severity="warning",
+                    message=f"系统处理出错（批量检查“{r.title_for(campaign)}”未能完成），不是申报单位的问题；请人工复核，下次运行将重新检查",
+                    message_en=f"batch rule {r.code} could not run: {type(exc).__name__}: {exc}"[:300]))
+                    for a in current]
+            for app_id, finding in found:
                 out.setdefault(app_id, []).append(finding)
     return out
 

@@ -79,8 +79,9 @@ def mask_value(value: Any, field: str = "") -> str:
 def personal_values(record: Any) -> list[tuple[str, str]]:
     """(text, field) of a record's personal fields (as read and as written), longest first."""
     out: dict[str, str] = {}
+    get = record.get if isinstance(record, dict) else (lambda name, default: getattr(record, name, default))
     for key in sorted(PERSONAL_FIELDS):
-        for v in (getattr(record, "fields", {}).get(key), getattr(record, "raw", {}).get(key)):
+        for v in ((get("fields", None) or {}).get(key), (get("raw", None) or {}).get(key)):
             if v is not None and len(str(v).strip()) >= 2:
                 out.setdefault(str(v).strip(), key)
     return sorted(out.items(), key=lambda kv: len(kv[0]), reverse=True)
