@@ -163,6 +163,10 @@ def _ole_kind(data: bytes) -> tuple[str, str, list[Finding]]:
             "FILE_ENCRYPTED", "文件已加密（设置了打开密码），无法读取，请去除密码后重新上传",
             message_en="password-protected Office file")]
     if _utf16("WordDocument") in data:
+        if _word_fib_encrypted(data):
+            return "doc", "encrypted", [_f(
+                "FILE_ENCRYPTED", "旧版Word(.doc)文件设置了打开密码，无法读取，请去除密码后重新上传",
+                message_en="password-protected Word 97-2003 file (FIB fEncrypted)")]
         return "doc", "word97", []
     if _utf16("Workbook") in data or _utf16("Book") in data:
         what, en = "旧版Excel表格(.xls)", "xls"
@@ -183,3 +187,23 @@ def _markup_kind(data: bytes) -> str | None:
     if head.startswith((b"<!doctype html", b"<html")) or (head.startswith((b"<?xml", b"<!--")) and b"<html" in head):
         return "html"
     return None
+
+
+def _word_fib_encrypted(data: bytes) -> bool:
+    """The ``fEncrypted`` bit of a .doc's File Information Block ([MS-DOC] 2.5.2), at the start of the
+    WordDocument stream. The stream's directory entry is found where compound-file directory entries
+    sit (128-byte aligned, name length 26, type stream); the FIB is in the stream's first sector."""
+    shift = int.from_bytes(data[0x1E:0x20], "little")
+    if shift not in (9, 12):
+        return False
+    name = _utf16("WordDocument")
+    pos = data.find(name)
+    while pos != -1:
+        if pos % 128 == 0 and pos >= 512 and data[pos + 0x40:pos + 0x42] == b"\x1a\x00" and data[pos + 0x42] == 2:
+            start = int.from_bytes(data[pos + 0x74:pos + 0x78], "little")
+            fib = data[(start + 1) << shift:((start + 1) << shift) + 12]
+            if len(fib) == 12 and fib[:2] in (b"\xec\xa5", b"\xdc\xa5"):  # wIdent of Word 97+ / Word 6-95
+                return bool(int.from_bytes(fib[10:12], "little") & 0x0100)
+            return False
+        pos = data.find(name, pos + 1)
+    return False
