@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from formintake.settings import ConfigError, S3Settings, load_settings  # noqa: F401  (ConfigError, S3Settings re-exported)
 from formintake.text import city_key
 
 CAMPAIGN_DIR = Path(__file__).parent / "campaigns"
-
-
-class ConfigError(Exception):
-    """Bad usage or configuration: the CLI exits 2 with this message."""
 
 
 class DemoCity(BaseModel):
@@ -175,7 +171,7 @@ def load_campaign_file(path: str | Path) -> Campaign:
 def load_campaign(campaign_id: str = "2023") -> Campaign:
     """The campaign file: ``$FORMINTAKE_CAMPAIGN_FILE`` if set, else the packaged ``<id>.toml``.
     (Cached per id *and* override: setting the variable later in the process is honoured.)"""
-    return _load_campaign(str(campaign_id), os.environ.get("FORMINTAKE_CAMPAIGN_FILE") or None)
+    return _load_campaign(str(campaign_id), load_settings().campaign_file)
 
 
 @lru_cache(maxsize=8)
@@ -191,45 +187,8 @@ def _load_campaign(campaign_id: str, override: str | None) -> Campaign:
     return load_campaign_file(path)
 
 
-class S3Settings(BaseModel):
-    endpoint: str | None
-    access_key: str | None = Field(default=None, repr=False)
-    secret_key: str | None = Field(default=None, repr=False)
-    secure: bool = False
-    uploads_bucket: str = "uploads"
-    results_bucket: str = "results"
-    results_prefix: str = ""  # results may live under a prefix of a bucket (e.g. the uploads bucket)
-    public_endpoint: str | None = None  # host:port (or URL) people use to open presigned report links
-    region: str = "us-east-1"
-
-
-def _load_dotenv() -> None:
-    """A ``.env`` file in the working directory may supply settings; the environment wins."""
-    p = Path(".env")
-    if not p.is_file():
-        return
-    for line in p.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        os.environ.setdefault(k.strip(), v.strip().strip('"').strip("'"))
-
-
 def s3_settings() -> S3Settings:
-    _load_dotenv()
-    env = os.environ
-    return S3Settings(
-        endpoint=env.get("FORMINTAKE_S3_ENDPOINT") or None,
-        access_key=env.get("FORMINTAKE_S3_ACCESS_KEY") or None,
-        secret_key=env.get("FORMINTAKE_S3_SECRET_KEY") or None,
-        secure=env.get("FORMINTAKE_S3_SECURE", "false").lower() in ("1", "true", "yes"),
-        uploads_bucket=env.get("FORMINTAKE_UPLOADS_BUCKET", "uploads"),
-        results_bucket=env.get("FORMINTAKE_RESULTS_BUCKET", "results"),
-        results_prefix=env.get("FORMINTAKE_RESULTS_PREFIX", "").strip("/"),
-        public_endpoint=env.get("FORMINTAKE_S3_PUBLIC_ENDPOINT") or None,
-        region=env.get("FORMINTAKE_S3_REGION", "us-east-1"),
-    )
+    return load_settings().s3
 
 
 def dask_address() -> str | None:
@@ -239,5 +198,4 @@ def dask_address() -> str | None:
 
 
 def default_campaign_id() -> str:
-    _load_dotenv()
-    return os.environ.get("FORMINTAKE_CAMPAIGN", "2023")
+    return load_settings().campaign

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
+
+from formintake.settings import load_settings
 
 
 class MaskPII(logging.Filter):
@@ -28,7 +29,7 @@ def install_mask_filter(logger: logging.Logger) -> None:
 
 
 def setup_logging() -> None:
-    level = os.environ.get("FORMINTAKE_LOG_LEVEL", "WARNING").upper()
+    level = load_settings().log_level.upper()
     handler = logging.StreamHandler()
     handler.setLevel(level)  # on the handler: Prefect's loggers propagate INFO records to the root
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
