@@ -25,7 +25,7 @@ from formintake.logging_setup import install_mask_filter
 from formintake.reports.masking import PERSONAL_FIELDS, mask_finding_value, mask_for_record, mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
-from formintake.storage.s3 import S3Store, is_transient, make_client, make_presign_client
+from formintake.storage.s3 import S3Store, make_client, make_presign_client
 
 # personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
 for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):
@@ -41,16 +41,11 @@ def batch_size(total: int, parallel: int) -> int:
     batch every core), so the slots stay busy to the end; within [BATCH_MIN, BATCH_MAX]."""
     return max(BATCH_MIN, min(BATCH_MAX, -(-total // max(1, 4 * parallel))))
 
-def _retry_transient(task, task_run, state) -> bool:
-    """Retry a task only for storage/network trouble; a bug or a bad configuration fails at once."""
-    try:
-        state.result()
-    except Exception as exc:  # the task's exception
-        return is_transient(exc) or isinstance(exc, (ConnectionError, TimeoutError))
-    return False
 
-
-STORAGE_RETRIES = dict(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_transient)
+# Retries: one policy, stated once. Each S3 call retries transient failures itself (storage.s3.retrying:
+# 5 attempts, exponential back-off, about 3 s in all; never 403/404 or our own bugs). Tasks do not retry
+# on top of that: a task that still fails fails the run, and the next run resumes from the version
+# documents already stored (latest/ is switched only by a complete run).
 
 # set by the CLI to draw a progress bar; (done, total, key)
 progress_hook: Callable[[int, int, str], None] | None = None
@@ -75,7 +70,7 @@ def _run_name() -> str:
     return f"formintake {campaign}{full} {dt.datetime.now(tz):%Y-%m-%d %H:%M}"
 
 
-@task(name="list uploads", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+@task(name="list uploads", cache_policy=NO_CACHE)
 def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
     """List every object version of the campaign and decide what must be extracted."""
     _, uploads, results = _stores()
@@ -92,7 +87,7 @@ def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
     return plan
 
 
-@task(name="extract and check", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+@task(name="extract and check", cache_policy=NO_CACHE)
 def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, full: bool, done_before: int,
                   total: int, twins: dict[tuple[str, str], VersionDoc]) -> list[VersionDoc]:
     """Extract and run the per-application rules on a batch of object versions (read from S3 here, by
@@ -118,7 +113,7 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
     return out
 
 
-@task(name="batch rules, records and reports", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+@task(name="batch rules, records and reports", cache_policy=NO_CACHE)
 def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, processed: int, started: float,
            started_at: str) -> pipeline.RunResult:
     """Link corrections, run the batch rules, write records and reports, then switch latest/."""
