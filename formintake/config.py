@@ -193,8 +193,7 @@ def s3_settings() -> S3Settings:
 
 def dask_address() -> str | None:
     """FORMINTAKE_DASK_ADDRESS: the Dask scheduler the flow's extraction runs on (unset: the local pool)."""
-    _load_dotenv()
-    return os.environ.get("FORMINTAKE_DASK_ADDRESS", "").strip() or None
+    return load_settings().dask_address
 
 
 def default_campaign_id() -> str:

@@ -50,12 +50,13 @@ class Settings(BaseSettings):
     campaign: str = "2023"  # the default --campaign
     campaign_file: str | None = None  # a campaign TOML used instead of the packaged <campaign>.toml
     log_level: str = "WARNING"  # the CLI's console log level
+    dask_address: str | None = None  # a Dask scheduler the flow's extraction batches run on (unset: local pool)
 
     @field_validator("s3_endpoint", "s3_access_key", "s3_secret_key", "s3_public_endpoint", "campaign_file",
-                     mode="before")
+                     "dask_address", mode="before")
     @classmethod
     def _empty_is_unset(cls, v):
-        return None if isinstance(v, str) and not v.strip() else v
+        return (v.strip() or None) if isinstance(v, str) else v
 
     @field_validator("results_prefix")
     @classmethod
