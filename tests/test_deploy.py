@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from formintake.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
 
 def _config_variables() -> set[str]:
-    """Every FORMINTAKE_* name the pipeline reads (string literals in config.py and extractors/isolated.py)."""
-    names = set()
-    for path in (ROOT / "formintake" / "config.py", ROOT / "extractors" / "isolated.py"):
+    """Every FORMINTAKE_* name the pipeline reads: the settings model's fields, and string literals in
+    extractors/isolated.py (the extraction workers read their own)."""
+    names = {f"FORMINTAKE_{name.upper()}" for name in Settings.model_fields}
+    for path in (ROOT / "extractors" / "isolated.py",):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     return {n for n in names if re.fullmatch(r"FORMINTAKE_[A-Z0-9_]+", n)}
