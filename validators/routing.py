@@ -3,7 +3,7 @@ cover where the applicant (or the experience center) is? (rules.md, *Consistency
 
 Where is a place? An address or a city is placed by its province prefix, else by the name of the city it
 starts with. City names come from the GB/T 2260 division table shipped with python-stdnum
-(``stdnum/cn/loc.dat``, a pinned dependency): prefecture-level divisions and county-level cities. A name
+(``stdnum.numdb.get("cn/loc")``, a pinned dependency): prefecture-level divisions and county-level cities. A name
 found in two provinces is not used, and a place that cannot be told is not judged (no finding).
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
+
+from stdnum import numdb
 
 from formintake.models import ExtractedForm
 from formintake.validators.eligibility import address_province
@@ -20,7 +21,6 @@ from formintake.validators.registry import RuleContext, rule
 from formintake.text import PROVINCE_BY_CODE, PROVINCE_SHORT, city_key, fold
 
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
-_LOC_LINE = re.compile(r'^(\s*)(\d+)\s+(?:province|county)="([^"]+)"')
 _LOC_NAME = re.compile(r"^(?:\[\d*-(\d*)\])?(.+)$")  # [1988-]海口市: current; [-1986]海口市: former
 _CITY_ENDINGS = ("市", "州", "盟", "地区")
 
@@ -32,27 +32,20 @@ def city_provinces() -> dict[str, str | None]:
     Prefecture-level divisions and county-level cities; a current name wins over a former one
     (``[-1988]海口市`` of 广东 does not make 海口 ambiguous).
     """
-    import stdnum
-
     current: dict[str, str | None] = {}
     former: dict[str, str | None] = {}
-    province: str | None = None
-    path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        m = _LOC_LINE.match(line)
-        if not m:
-            continue
-        indent, code, names = m.groups()
-        if not indent:
-            province = PROVINCE_BY_CODE.get(code)  # None outside the mainland (71, 81, 82)
-            continue
-        for part in names.split(","):
-            ended, name = _LOC_NAME.match(part).groups()  # type: ignore[union-attr]
-            prefecture = code.endswith("00") and name.endswith(_CITY_ENDINGS)
-            if province is None or not (prefecture or name.endswith("市")) or name in _MUNICIPALITIES:
+    for _, low, _, _, children in numdb.get("cn/loc").prefixes:
+        province = PROVINCE_BY_CODE.get(low)  # None outside the mainland (71, 81, 82)
+        for _, code, high, props, _ in children:
+            if province is None or code != high:
                 continue
-            table = former if ended else current
-            table[name] = province if table.get(name, province) == province else None
+            for part in props.get("county", "").split(","):
+                ended, name = _LOC_NAME.match(part).groups()  # type: ignore[union-attr]
+                prefecture = code.endswith("00") and name.endswith(_CITY_ENDINGS)
+                if not (prefecture or name.endswith("市")) or name in _MUNICIPALITIES:
+                    continue
+                table = former if ended else current
+                table[name] = province if table.get(name, province) == province else None
     return {**{k: v for k, v in former.items() if k not in current}, **current}
 
 

@@ -1,8 +1,9 @@
 """统一社会信用代码 (GB 32100-2015): normalise, check, and the USCC_INVALID rule.
 
-python-stdnum's ``stdnum.cn.uscc`` is right for codes whose first eight characters are digits (almost
-every 申报单位: 91…, 12…, 52…), but it rejects valid codes whose registration authority is a letter
-(A… 军队, N… 农业, Y… 其他). For those we apply the same position-18 check ourselves (uscc.md §3).
+python-stdnum's ``stdnum.cn.uscc.validate`` is right for codes whose first eight characters are digits
+(almost every 申报单位: 91…, 12…, 52…), but rejects valid codes whose registration authority is a letter
+(A… 军队, N… 农业, Y… 其他) by format. Its ``calc_check_digit`` handles letters, so for those we apply
+the same position-18 check with it (uscc.md §3).
 The inner GB 11714 organisation-code check (positions 9–17) is only reported as ``info``: the
 authoritative rule is the position-18 check character.
 """
@@ -81,9 +82,10 @@ def normalize_uscc(raw: object) -> str:
 
 
 def uscc_check_char(first17: str) -> str:
-    """The GB 32100 check character for 17 characters of the 31-char set."""
-    s = sum(CHARSET.index(c) * w for c, w in zip(first17, WEIGHTS))
-    return CHARSET[(31 - s % 31) % 31]
+    """The GB 32100 check character for 17 characters of the 31-char set (python-stdnum's)."""
+    if any(c not in CHARSET for c in first17):
+        raise ValueError(f"not a USCC character in {first17!r}")
+    return stdnum_uscc.calc_check_digit(first17)
 
 
 def org_code_check_char(body8: str) -> str | None:
