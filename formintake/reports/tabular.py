@@ -183,7 +183,7 @@ ACCEPTED_FILL = "#E3F4E8"
 RED = "#B42318"
 GREY = "#7A7A7A"
 SECTION_COLOR = "#1F3A5F"
-FIT_ROWS = 2000  # column widths are fitted from the first rows of a sheet
+FIT_ROWS = 500  # column widths are fitted from the first rows of a sheet
 
 
 class _Book:
@@ -227,10 +227,9 @@ class _Sheet:
             w = max(display_width(line) for line in text.splitlines() or [""])
             if w > self.widths.get(col, 0):
                 self.widths[col] = w
-        if x is None:
-            if fmt is not None:
-                self.ws.write_blank(row, col, None, fmt)
-        elif isinstance(x, str):
+        if x is None or x == "":
+            return  # an empty cell is not written at all (most of a wide sheet): no XML, no format
+        if isinstance(x, str):
             self.ws.write_string(row, col, x, fmt)  # never a formula, whatever the upload wrote
         else:
             self.ws.write_number(row, col, x, fmt)
@@ -263,10 +262,15 @@ def _table_sheet(book: _Book, name: str, headers: Sequence[str], rows: Iterable[
     sh.header(headers)
     wrap_cols = {i for i, h in enumerate(headers) if h in wrap_headers}
     n = 0
+    row_fmts: dict[tuple, list] = {}  # a row's formats, by its style: built once per distinct style
     for n, r in enumerate(rows, start=1):
         extra = row_style(n - 1, r) if row_style else {}
         fills, font = extra.get("fills", {}), extra.get("font", {})
-        fmts = [book.fmt(valign="top", **({"text_wrap": True} if j in wrap_cols else {}),
+        key = (len(r), tuple(sorted(fills.items())), tuple(sorted(font.items())))
+        fmts = row_fmts.get(key)
+        if fmts is None:
+            fmts = row_fmts[key] = [
+                book.fmt(valign="top", **({"text_wrap": True} if j in wrap_cols else {}),
                          **({"bg_color": fills[j]} if j in fills else {}), **font) for j in range(len(r))]
         sh.line(r, fmts)
     sh.ws.freeze_panes(1, 0)
