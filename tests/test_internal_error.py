@@ -58,13 +58,19 @@ def test_extractor_bug_is_internal_error_logged_and_retried(tmp_path, monkeypatc
     assert pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="").processed == 0  # now done
 
 
-def test_rule_bug_is_internal_error_not_the_applicants_fault(tmp_path, monkeypatch, caplog, in_process):
+def _run_with_buggy_rule(tmp_path, monkeypatch, caplog, scope: str):
+    """One good form through the pipeline with the first ``scope`` rule replaced by a bug of ours."""
     uploads, results, _ = _batch(tmp_path)
-    code = next(c for c, r in validators.RULES.items() if r.scope == "application" and r.func is not None)
+    code = next(c for c, r in validators.RULES.items() if r.scope == scope and r.func is not None)
     r = validators.RULES[code]
     monkeypatch.setitem(validators.RULES, code, dataclasses.replace(r, func=_boom))
     with caplog.at_level(logging.ERROR, logger="formintake"):
         res = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    return uploads, results, r, res
+
+
+def test_rule_bug_is_internal_error_not_the_applicants_fault(tmp_path, monkeypatch, caplog, in_process):
+    uploads, results, r, res = _run_with_buggy_rule(tmp_path, monkeypatch, caplog, "application")
     [rec] = res.records
     assert [(f.code, f.severity) for f in rec.findings] == [("INTERNAL_ERROR", "error")]
     assert r.title_for(CAMPAIGN) in rec.findings[0].message
@@ -80,12 +86,7 @@ def test_a_clean_run_has_no_internal_error(tmp_path, in_process):
 
 
 def test_batch_rule_bug_does_not_stop_the_run(tmp_path, monkeypatch, caplog, in_process):
-    uploads, results, _ = _batch(tmp_path)
-    code = next(c for c, r in validators.RULES.items() if r.scope == "batch" and r.func is not None)
-    r = validators.RULES[code]
-    monkeypatch.setitem(validators.RULES, code, dataclasses.replace(r, func=_boom))
-    with caplog.at_level(logging.ERROR, logger="formintake"):
-        res = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
+    uploads, results, _, res = _run_with_buggy_rule(tmp_path, monkeypatch, caplog, "batch")
     [rec] = res.records
     [f] = rec.findings
     assert (f.code, f.severity) == ("INTERNAL_ERROR", "warning") and rec.status == "needs_review"
