@@ -69,3 +69,16 @@ def test_every_listed_version_ends_in_one_record_local(tmp_path, batch):
     result = pipeline.run_campaign(uploads, LocalStore(tmp_path / "out"), CAMPAIGN, uploads_prefix="")
     assert_one_record_per_version(uploads, result)
     assert result.processed == len(uploads.list_versions())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("batch", ["demo", "defects"])
+def test_every_listed_version_ends_in_one_record_s3(s3_buckets, batch):
+    uploads, results = s3_buckets
+    samples = demo_batch() if batch == "demo" else defect_samples()
+    for s in samples:
+        uploads.put(f"2023/{s.path}", s.data)
+    uploads.put(f"2023/{samples[0].path}", samples[0].data + b"\x00")  # a second version of one key
+    result = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="2023/", bucket=uploads.bucket)
+    assert_one_record_per_version(uploads, result, "2023/")
+    assert result.processed == len(uploads.list_versions("2023/")) == len(samples) + 1
