@@ -18,6 +18,7 @@ from collections.abc import Callable
 from formintake.extractors.assemble import assemble
 from formintake.extractors.convert import to_docx
 from formintake.extractors.docx import read_docx
+from formintake.extractors.image import read_image_file
 from formintake.extractors.layout import Layout
 from formintake.extractors.pdf import read_pdf
 from formintake.extractors.sniff import sniff
@@ -35,8 +36,12 @@ def _pdf(data: bytes, *, size_limit_bytes: int, deadline: float) -> Layout:
     return read_pdf(data, deadline=deadline)
 
 
+def _image(data: bytes, *, size_limit_bytes: int, deadline: float) -> Layout:
+    return read_image_file(data, deadline=deadline)
+
+
 # sniffed content type -> backend
-BACKENDS: dict[str, Callable[..., Layout]] = {"docx": _docx, "pdf": _pdf}
+BACKENDS: dict[str, Callable[..., Layout]] = {"docx": _docx, "pdf": _pdf, "image": _image}
 
 
 def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, timeout_s: float = 60) -> ExtractedForm:
@@ -60,6 +65,10 @@ def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, t
             layout = backend(data, size_limit_bytes=size_limit_bytes, deadline=deadline)
             layout.findings[:0] = sniffed.findings
             form = assemble(layout, filename)
+            if layout.scans:
+                from formintake.extractors.ocr import scan_findings
+
+                form.intake_findings.extend(scan_findings(form, layout))
             if time.monotonic() > deadline and not any(f.code == "FILE_TIMEOUT" for f in form.intake_findings):
                 form.intake_findings.append(make_finding(
                     "FILE_TIMEOUT", message=f"文件处理超过{timeout_s:g}秒", evidence=Evidence(method="file"),

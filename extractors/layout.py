@@ -41,11 +41,25 @@ Block = Para | Row
 
 
 @dataclass
+class ScanPage:
+    """What OCR saw on one scanned / image page (for FILE_OCR_USED and STAMP_MISSING)."""
+
+    page: int  # 1-based
+    colour: bool  # a colour image: red seals can be told from black ink
+    seals: list[tuple[float, float, float, float]] = field(default_factory=list)  # bbox in points
+    rotated: int = 0  # degrees the page was turned to read it (0 / 90 / 180 / 270)
+    skew: float = 0.0  # degrees of deskew applied
+    dpi: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: render, prepare, detect, recognise, layout
+
+
+@dataclass
 class Layout:
-    file_type: str  # "docx" | "pdf"
+    file_type: str  # "docx" | "pdf" | "image"
     blocks: list[Block] = field(default_factory=list)
     pages: int | None = None
     findings: list[Finding] = field(default_factory=list)  # intake findings raised by the backend
+    scans: list[ScanPage] = field(default_factory=list)  # pages read by OCR
 
     def text(self) -> str:
         """All text, one block a line (for debugging and FORM_UNRECOGNIZED heuristics)."""

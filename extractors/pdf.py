@@ -8,15 +8,14 @@ objects, so no page is parsed twice. Every character is placed by its centre int
 into a text line outside tables; cells and lines keep their bbox (pdfplumber coordinates: ``x0, top,
 x1, bottom`` in points, ``top`` measured from the top of the page).
 
-Pages without a text layer are handed to ``ocr`` when one is given (the OCR hook, see
-:data:`OcrFunc`), else they raise FILE_NO_TEXT.
+Pages without a usable text layer that show an image (scans) are read by OCR
+(:mod:`extractors.ocr`) into the same blocks; pages where OCR finds nothing either raise FILE_NO_TEXT.
 """
 
 from __future__ import annotations
 
 import ctypes
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -27,10 +26,12 @@ from formintake.extractors.layout import Cell, Layout, Para, Row
 from formintake.models import Evidence
 from formintake.findings import make_finding
 
-# OCR hook: (page image as PNG bytes, page width pt, page height pt) -> lines of (text, bbox in pt)
-OcrFunc = Callable[[bytes, float, float], list[tuple[str, tuple[float, float, float, float]]]]
-
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+MIN_TEXT_CHARS = 5  # fewer characters than this on a page: no usable text layer (a scan), OCR it
+# The table finder's budget on one page: past this many ruling segments or characters (a page of 40,000
+# boxes) the page is read as plain text lines, with FILE_TABLES_SKIPPED, instead of burning the time limit.
+EDGE_BUDGET = 4000
+CHAR_BUDGET = 20000
 _FILE = Evidence(method="file")
 
 
@@ -42,6 +43,7 @@ class _Char:
     x1: float
     bottom: float
     idx: int
+    conf: float = 1.0  # OCR: the recogniser's confidence for the text box the character came from
 
     @property
     def cx(self) -> float:
@@ -60,9 +62,12 @@ class _EdgePage:
         self.bbox = bbox
 
 
-def read_pdf(data: bytes, *, deadline: float | None = None, ocr: OcrFunc | None = None) -> Layout:
+def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True) -> Layout:
+    """Read a PDF: text-layer pages on the fast path; pages that are only an image go through OCR
+    (:mod:`extractors.ocr`) when ``ocr`` is on, else they are FILE_NO_TEXT."""
     layout = Layout("pdf")
-    if b"%%EOF" not in data[-2048:]:
+    data, corrupt = _trim_tail(data)
+    if corrupt:
         layout.findings.append(make_finding(
             "FILE_CORRUPT", message="PDF文件不完整（缺少文件结束标记），可能上传被截断", evidence=_FILE,
             message_en="truncated PDF: no %%EOF at the end"))
@@ -87,7 +92,7 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: OcrFunc | None 
                                                 message_en="PDF without pages"))
             return layout
         no_text: list[int] = []
-        ocr_pages: list[int] = []
+        skipped: dict[str, list[int]] = {}
         n_table = 0
         for i in range(n_pages):
             if deadline is not None and time.monotonic() > deadline:
@@ -97,12 +102,15 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: OcrFunc | None 
                 break
             page = doc[i]
             try:
-                blocks, n_table, has_text = _read_page(page, i + 1, n_table)
-                if not has_text and ocr is not None:
-                    blocks = _ocr_page(page, i + 1, ocr)
-                    if blocks:
-                        ocr_pages.append(i + 1)
-                        has_text = True
+                blocks, n_table, has_text, why = _read_page(page, i + 1, n_table)
+                if why:
+                    skipped.setdefault(why, []).append(i + 1)
+                if not has_text and ocr and _is_scan(page):
+                    from formintake.extractors.ocr import ocr_pdf_page
+
+                    blocks, n_table, scan = ocr_pdf_page(page, i + 1, n_table)
+                    layout.scans.append(scan)
+                    has_text = bool(blocks)
                 if not has_text:
                     no_text.append(i + 1)
                 layout.blocks.extend(blocks)
@@ -113,14 +121,17 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: OcrFunc | None 
             pages = "、".join(map(str, no_text))
             layout.findings.append(make_finding(
                 "FILE_NO_TEXT",
-                message=("PDF没有文字层（扫描件），无法读取内容" if every
-                         else f"PDF第{pages}页没有文字层（扫描页），该页内容未读取，请人工核对"),
+                message=("PDF没有可读取的文字（无文字层，OCR也未识别出文字），无法读取内容" if every
+                         else f"PDF第{pages}页没有可读取的文字（无文字层，OCR也未识别出文字），请人工核对"),
                 severity="error" if every else "warning", value=no_text, evidence=_FILE,
-                message_en=f"pages without a text layer: {no_text}"))
-        if ocr_pages:
+                message_en=f"pages without a text layer or OCR result: {no_text}"))
+        for why, pages_ in skipped.items():
+            what = "线条" if why == "edges" else "文字"
             layout.findings.append(make_finding(
-                "FILE_OCR_USED", message=f"第{'、'.join(map(str, ocr_pages))}页内容来自OCR识别，请与原件核对",
-                value=ocr_pages, evidence=_FILE, message_en=f"OCR used on pages {ocr_pages}"))
+                "FILE_TABLES_SKIPPED",
+                message=f"PDF第{'、'.join(map(str, pages_))}页{what}过多，未识别表格结构，已按纯文字读取，请人工核对",
+                value=pages_, evidence=_FILE,
+                message_en=f"too many {why} on pages {pages_}: tables not rebuilt, read as plain text"))
     except pdfium.PdfiumError as e:
         layout.blocks.clear()
         layout.findings.append(make_finding(
@@ -130,8 +141,33 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: OcrFunc | None 
     return layout
 
 
+_TAIL_MARKERS = (b" obj", b"xref", b"trailer", b"startxref", b"endstream")
+
+
+def _trim_tail(data: bytes) -> tuple[bytes, bool]:
+    """(the PDF up to its last %%EOF, truncated?). Bytes after %%EOF that are no PDF structure (padding,
+    a mail gateway's footer) are dropped; a file whose last %%EOF is followed by objects was cut short."""
+    if b"%%EOF" in data[-2048:]:
+        return data, False
+    at = data.rfind(b"%%EOF")
+    if at < 0:
+        return data, True
+    tail = data[at + 5:]
+    if any(m in tail for m in _TAIL_MARKERS):
+        return data, True  # an incremental update cut short: reading the older revision would mislead
+    return data[: at + 5] + b"\n", False
+
+
+def _is_scan(page) -> bool:
+    """A page worth OCR: it shows at least one image (a scan, a photo)."""
+    for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
+        return True
+    return False
+
+
 # one page ---------------------------------------------------------------------------------------
-def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool]:
+def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool, str | None]:
+    """(blocks, next table index, has a text layer, why tables were skipped or None)."""
     left, bottom, right, top = page.get_mediabox()
     height = top
     tp = page.get_textpage()
@@ -151,14 +187,33 @@ def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool]:
             chars.append(_Char(ch, x0 - left, height - y1, x1 - left, height - y0, len(chars)))
     finally:
         tp.close()
-    has_text = bool(chars)
-    edges = _edges(page, left, height)
-    tables = []
-    if edges:
-        finder = TableFinder(_EdgePage(edges, (0, 0, right - left, top - bottom)), TABLE_SETTINGS)
-        tables = [t for t in finder.tables if len(t.cells) >= 2]
+    if len(chars) < MIN_TEXT_CHARS and _is_scan(page) or not chars:
+        return [], n_table, False, None  # no usable text layer
+    edges, over_budget = _edges(page, left, height, EDGE_BUDGET)
+    skipped = None
+    if over_budget or len(chars) > CHAR_BUDGET:
+        skipped = ("edges" if over_budget else "chars")
+        edges = []
+    tables = find_tables(edges, (0, 0, right - left, top - bottom))
+    blocks, n_table = page_blocks(chars, space_before, tables, page_no, n_table)
+    return blocks, n_table, True, skipped
 
-    # assign characters: to the table cell holding their centre, else to free text
+
+def find_tables(edges: list[dict], bbox: tuple[float, float, float, float]) -> list:
+    """pdfplumber's line-strategy tables (two cells or more) from ruling edges in page points."""
+    if not edges:
+        return []
+    finder = TableFinder(_EdgePage(edges, bbox), TABLE_SETTINGS)
+    return [t for t in finder.tables if len(t.cells) >= 2]
+
+
+def page_blocks(chars: list[_Char], space_before: set[int], tables: list, page_no: int, n_table: int,
+                ocr: bool = False) -> tuple[list, int]:
+    """Characters placed into table cells (by their centre) or free text lines, as blocks in reading order.
+
+    Shared by the text layer and OCR (``ocr=True``: evidence method ``ocr`` with the lowest confidence
+    of the characters of each line or cell)."""
+    text_method, table_method = ("ocr", "ocr") if ocr else ("pdf-text", "pdf-table")
     cell_chars: dict[tuple[int, int, int], list[_Char]] = {}
     grid = []  # per table: its bbox and its cells (row_no, col_no, bbox)
     for t in tables:
@@ -182,18 +237,22 @@ def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool]:
         if not placed:
             free.append(c)
 
+    def conf(cs) -> float | None:
+        return round(min(c.conf for c in cs), 3) if ocr and cs else None
+
     # blocks in reading order: free lines and whole tables, by their top
     items: list[tuple[float, int, object]] = []
     for ln in _lines(free, space_before):
-        items.append((ln[1][1], 0, ln[:3]))
+        items.append((ln[1][1], 0, ln))
     for t in tables:
         items.append((t.bbox[1], 1, t))
     items.sort(key=lambda x: (x[0], x[1]))
     blocks: list = []
     for _, kind, obj in items:
         if kind == 0:
-            text_, bbox, boxes = obj
-            blocks.append(Para(text_, Evidence(method="pdf-text", page=page_no, bbox=_r(bbox)), boxes))
+            text_, bbox, boxes, _, row_chars = obj
+            blocks.append(Para(text_, Evidence(method=text_method, page=page_no, bbox=_r(bbox),
+                                               confidence=conf(row_chars)), boxes))
             continue
         t = obj
         for r_no, row in enumerate(t.rows):
@@ -204,18 +263,20 @@ def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool]:
                 span = 1
                 while c_no + span < len(row.cells) and row.cells[c_no + span] is None:
                     span += 1
-                lines = _lines(cell_chars.get((id(t), r_no, c_no), []), space_before)
-                ev = Evidence(method="pdf-table", page=page_no, bbox=_r(bbox), table=n_table, row=r_no, col=c_no)
+                in_cell = cell_chars.get((id(t), r_no, c_no), [])
+                lines = _lines(in_cell, space_before)
+                ev = Evidence(method=table_method, page=page_no, bbox=_r(bbox), table=n_table, row=r_no, col=c_no,
+                              confidence=conf(in_cell))
                 cells.append(Cell(_join_cell_lines(lines, space_before), c_no, ev, span))
             blocks.append(Row(cells, n_table, r_no, page_no))
         n_table += 1
-    return blocks, n_table, has_text
+    return blocks, n_table
 
 
 def _join_cell_lines(lines, space_before: set[int]) -> str:
     """Lines of one cell: "\n" between them, except inside a word that wrapped (``abc`` | ``def``)."""
     out = ""
-    for text, _, _, first_idx in lines:
+    for text, _, _, first_idx, _ in lines:
         if out and out[-1].isascii() and out[-1].isalnum() and text[:1].isascii() and text[:1].isalnum() \
                 and first_idx not in space_before:
             out += text
@@ -261,16 +322,19 @@ def _lines(chars: list[_Char], space_before: set[int]):
             boxes.append((c.x0, c.top, c.x1, c.bottom))
             prev = c
         bbox = (min(c.x0 for c in row), min(c.top for c in row), max(c.x1 for c in row), max(c.bottom for c in row))
-        out.append(("".join(text), bbox, boxes, row[0].idx))
+        out.append(("".join(text), bbox, boxes, row[0].idx, row))
     return out
 
 
-def _edges(page, left: float, height: float) -> list[dict]:
-    """Horizontal and vertical ruling segments of the page's path objects, as pdfplumber edges."""
+def _edges(page, left: float, height: float, budget: int = EDGE_BUDGET) -> tuple[list[dict], bool]:
+    """Horizontal and vertical ruling segments of the page's path objects, as pdfplumber edges; and
+    whether the page has more than ``budget`` of them (then collection stops early)."""
     edges: list[dict] = []
     x = ctypes.c_float()
     y = ctypes.c_float()
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=4):
+        if len(edges) > budget:
+            return edges, True
         raw = obj.raw
         n = pdfium_c.FPDFPath_CountSegments(raw)
         if n <= 0 or n > 2000:
@@ -307,20 +371,4 @@ def _edges(page, left: float, height: float) -> list[dict]:
                 ya, yb = sorted((height - y0, height - y1))
                 edges.append({"x0": x0 - left, "x1": x0 - left, "top": ya, "bottom": yb, "width": 0.0,
                               "height": yb - ya, "orientation": "v", "object_type": "line"})
-    return edges
-
-
-def _ocr_page(page, page_no: int, ocr: OcrFunc) -> list:
-    """The OCR hook: render the page, let ``ocr`` read it, keep its lines as ``ocr`` evidence."""
-    import io
-
-    scale = 2.0
-    img = page.render(scale=scale).to_pil()
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    w, h = page.get_size()
-    blocks = []
-    for text, bbox in ocr(buf.getvalue(), w, h) or []:
-        if text.strip():
-            blocks.append(Para(text, Evidence(method="ocr", page=page_no, bbox=_r(bbox))))
-    return blocks
+    return edges, len(edges) > budget

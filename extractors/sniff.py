@@ -18,10 +18,11 @@ from formintake.extractors.docx import main_part_name
 from formintake.models import Evidence, Finding
 from formintake.findings import make_finding
 
-READABLE = ("pdf", "docx")
+READABLE = ("pdf", "docx", "image")  # images: JPEG / PNG / TIFF scans and photos, read by OCR
 # legacy word-processor files, to docx with LibreOffice (extractors.convert): Word 97-2003 / WPS 文字, RTF,
 # a web page saved as .doc (Word's 另存为网页, a web system's 导出Word), Word 2003 XML
 CONVERTIBLE = ("doc", "rtf", "html", "wordxml")
+OCR_IMAGES = ("PNG", "JPEG", "TIFF")
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (
@@ -100,8 +101,10 @@ def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
         return _ole_kind(data)
     for magic, name in _IMAGES:
         if data.startswith(magic):
-            return "image", name, [_f(
-                "FILE_UNSUPPORTED_TYPE", f"文件为{name}图片，仅接受docx或PDF格式的申报书",
+            if name in OCR_IMAGES:
+                return "image", name, []
+            return "gif" if name == "GIF" else "bmp", name, [_f(
+                "FILE_UNSUPPORTED_TYPE", f"文件为{name}图片，仅接受docx、PDF或JPEG/PNG/TIFF扫描图片格式的申报书",
                 value=name, message_en=f"{name} image")]
     # a prefix of a known signature: an upload cut short
     for magic in (b"%PDF-", b"PK\x03\x04", OLE_MAGIC):

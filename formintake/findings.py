@@ -91,9 +91,9 @@ RULES: dict[str, Rule] = _catalogue(
     Rule("FILE_CORRUPT", _E, "intake", None, "文件损坏或无法打开"),
     Rule("FILE_ENCRYPTED", _E, "intake", None, "文件加密，无法读取"),
     Rule("FILE_TOO_LARGE", _E, "intake", None, "文件超过大小限制"),
-    Rule("FILE_UNSUPPORTED_TYPE", _E, "intake", None, "文件类型不受支持（仅接受docx或PDF）"),
+    Rule("FILE_UNSUPPORTED_TYPE", _E, "intake", None, "文件类型不受支持（仅接受docx、PDF或JPEG/PNG/TIFF扫描图片）"),
     Rule("FILE_TYPE_MISMATCH", _W, "intake", None, "文件扩展名与实际内容不符"),
-    Rule("FILE_NO_TEXT", _E, "intake", None, "PDF无文字层（扫描件）且无OCR结果"),
+    Rule("FILE_NO_TEXT", _E, "intake", None, "无文字层（扫描件）且OCR未识别出文字"),
     Rule("FILE_OCR_USED", _W, "intake", None, "数值来自OCR识别，请与原件核对"),
     Rule("FILE_TIMEOUT", _E, "intake", None, "文件处理超时"),
     Rule("FILE_CONVERTED", _I, "intake", None, "旧版.doc/.wps/.rtf文件已转换为docx后读取"),
@@ -103,6 +103,8 @@ RULES: dict[str, Rule] = _catalogue(
     Rule("FILE_NOT_REGULAR", _E, "intake", None, "不是普通文件（指向上传目录之外的链接、失效链接、设备或管道），未读取"),
     # our own failure, not the applicant's: logged with its traceback, never waivable, retried on the next run
     Rule("INTERNAL_ERROR", _E, "intake", None, "系统处理出错（非申报单位原因），将在下次运行时重试"),
+    Rule("FILE_TABLES_SKIPPED", _W, "intake", None, "页面线条或文字过多，未识别表格结构，已按纯文字读取"),
+    Rule("STAMP_MISSING", _W, "intake", None, "扫描件的盖章处未见红色公章"),
     # One application
     Rule("FIELD_MISSING", _E, "application", _CLAUSE_3, "必填项缺失"),
     Rule("FIELD_PLACEHOLDER", _E, "application", _CLAUSE_3, "保留了模板提示文字"),

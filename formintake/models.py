@@ -53,6 +53,7 @@ class Evidence(BaseModel):
     page: int | None = None  # 1-based page number
     bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in PDF points
     label: str | None = None  # the label text as written in the file
+    confidence: float | None = None  # OCR only: the recogniser's lowest confidence over the value's text
 
     def describe_zh(self) -> str:
         """A short Chinese location a reviewer can follow, e.g. ``表2 第3行 第2列``."""
@@ -122,7 +123,7 @@ class ExtractedForm(BaseModel):
     """One file, read. Produced by an extractor; validators never see the file itself."""
 
     source: str  # file name or object key
-    file_type: Literal["docx", "pdf", "unknown"] = "unknown"
+    file_type: Literal["docx", "pdf", "image", "unknown"] = "unknown"
     direction: Direction | None = None
     title: str | None = None
     fields: dict[str, FieldValue] = Field(default_factory=dict)

@@ -124,10 +124,8 @@ def test_file_too_large_zip_bomb_not_unpacked(docx_form):
 
 
 @pytest.mark.parametrize("data,name", [
-    (b"\x89PNG\r\n\x1a\n" + bytes(100), "scan.png"),
-    (b"\xff\xd8\xff\xe0" + bytes(100), "scan.jpg"),
     (b"GIF89a" + bytes(100), "a.gif"),
-    (b"II*\x00" + bytes(100), "a.tif"),
+    (b"BM" + bytes(100), "a.bmp"),
     (b"just some text, not a form", "a.txt"),
 ])
 def test_file_unsupported_type(data, name):
@@ -174,14 +172,15 @@ def test_file_no_text():
     assert form.intake_findings[0].severity == "error"
 
 
-def test_ocr_hook_reads_textless_pages():
-    def fake_ocr(png: bytes, w: float, h: float):
-        assert png.startswith(b"\x89PNG")
-        return [("联系人：张三", (60.0, 100.0, 200.0, 115.0))]
-
-    layout = read_pdf(_scan_pdf(), ocr=fake_ocr)
-    assert [f.code for f in layout.findings] == ["FILE_OCR_USED"]
-    assert layout.blocks[0].text == "联系人：张三" and layout.blocks[0].evidence.method == "ocr"
+@pytest.mark.parametrize("data,name", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(100), "scan.png"),
+    (b"\xff\xd8\xff\xe0" + bytes(100), "scan.jpg"),
+    (b"II*\x00" + bytes(100), "a.tif"),
+])
+def test_broken_scan_image_is_corrupt(data, name):
+    """JPEG / PNG / TIFF are read by OCR now; bytes that only start like one are a broken image."""
+    form = extractors.extract(data, name)
+    assert codes(form) == ["FILE_CORRUPT"] and "图片" in form.intake_findings[0].message
 
 
 def test_file_timeout(pdf_form, docx_form):

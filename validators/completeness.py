@@ -23,6 +23,7 @@ from typing import Any
 
 from formintake.fields import BY_KEY, FieldSpec, fields_for, required_for
 from formintake.models import ExtractedForm, FieldValue, Finding
+from formintake.validators.ocr_hints import from_ocr, ocr_note
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import fold
 
@@ -244,12 +245,17 @@ def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         problem = _format_problem(spec, fv)
         if problem:
             what, expected = problem
+            shown = fv.raw if fv.raw is not None else fv.value
+            note = ""
+            if from_ocr(fv) and spec.type in ("phone", "postcode", "email"):
+                note = ocr_note(str(shown), lambda c, s=spec, f=fv: _format_problem(
+                    s, f.model_copy(update={"value": c, "raw": c})) is None)
             yield ctx.finding(
                 "FIELD_INVALID_FORMAT",
                 field=spec.key,
                 value=fv.value,
                 expected=expected,
-                message=f"“{spec.zh}”的内容“{fv.raw if fv.raw is not None else fv.value}”{what}。",
+                message=f"“{spec.zh}”的内容“{shown}”{what}。{note}",
                 hint=f"请按规定格式重新填写“{spec.labels[0]}”。",
                 evidence=fv.evidence,
             )

@@ -19,6 +19,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError
 
 from formintake.models import ExtractedForm, Finding
+from formintake.validators.ocr_hints import from_ocr, ocr_note
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import PROVINCE_BY_CODE
 
@@ -222,6 +223,8 @@ def check_uscc_field(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]
         hint = "请按营业执照（或登记证书）核对并更正统一社会信用代码。"
         if res.confusions:
             msg += "。疑似字母与数字混淆：" + "、".join(res.confusions)
+        if from_ocr(fv):
+            msg += "。" + ocr_note(str(raw), is_valid_uscc).rstrip("。")
         if res.corrected:
             hint = f"疑似字母与数字混淆，按数字更正后为“{res.corrected}”且校验通过，请与营业执照核对后更正。"
         elif res.problems[0].startswith("第18位"):

@@ -203,7 +203,7 @@ def _intake_sample(code: str, v: dict[str, Any], style: RenderStyle, fmt: str, s
         return sample(f"{stem}.docx", "docx", make_zip_bomb(render_docx(v, style)), truth_of(v))
     if code == "FILE_UNSUPPORTED_TYPE":
         if fmt == "pdf":
-            return sample(f"{stem}-扫描件.png", "png", make_png(seed))
+            return sample(f"{stem}-扫描件.gif", "gif", make_gif(seed))  # JPEG/PNG/TIFF are read by OCR
         return sample(f"{stem}.xlsx", "xlsx", make_xlsx(v))
     if code == "FILE_TYPE_MISMATCH":  # read by its content: the truth is the whole form
         if fmt == "pdf":
@@ -262,6 +262,15 @@ def render_padded_pdf(v: dict[str, Any], style: RenderStyle, seed: int) -> bytes
     story = build_pdf_story(v, style) + [Image(img, width=400, height=400)]
     SimpleDocTemplate(buf, pagesize=A4, leftMargin=50, rightMargin=50, invariant=True).build(story)
     return buf.getvalue()
+
+
+def make_gif(seed: int) -> bytes:
+    """A scan saved as GIF: an image format the intake does not read."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(make_png(seed))).save(out, "GIF")
+    return out.getvalue()
 
 
 def make_png(seed: int) -> bytes:

@@ -1,0 +1,236 @@
+"""Scan simulator: a generated PDF form printed, stamped and scanned, as an image-only PDF or images.
+
+    pdf = render_pdf(values, style)
+    scanned = scan_pdf(pdf, ScanStyle(dpi=150, grayscale=True), seed=1)        # image-only PDF
+    pages = scan_images(pdf, ScanStyle(), seed=1)                               # PIL images
+
+What a scanner and a stamp do to paper, each a knob of :class:`ScanStyle`: red seals (公章) over the
+盖章 lines (cover 申报单位, 申报单位承诺, 推荐单位意见; any of them can be left out), a slight rotation
+(±2°), a page fed upside down, blur, noise, uneven light, a dark scanner edge, 150–300 dpi, grayscale
+or colour, JPEG quality 55–85.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+SEAL_BLOCKS = ("cover", "commitment", "opinion")
+SCAN_TICKS = ("☑", "■", "☒", "delete")  # boxed ticks (read from the pixels) or unchosen options deleted
+
+
+@dataclass(frozen=True)
+class ScanStyle:
+    dpi: int = 200
+    grayscale: bool = False
+    skew: float = 0.8  # degrees, counter-clockwise positive; each page gets ±skew
+    upside_down: tuple[int, ...] = ()  # 1-based pages fed the wrong way round (180°)
+    blur: float = 0.5  # Gaussian radius in pixels at 200 dpi
+    noise: float = 5.0  # standard deviation of pixel noise
+    light: float = 0.12  # uneven light: how much darker the dimmest corner is
+    jpeg_quality: int = 75
+    seals: tuple[str, ...] = SEAL_BLOCKS  # the 盖章 blocks that get a red seal
+    dark_edge: bool = True  # a dark band along one side (scanner lid)
+
+
+def pick_scan_style(rng: random.Random) -> ScanStyle:
+    return ScanStyle(
+        dpi=rng.choice((150, 200, 200, 300)), grayscale=rng.random() < 0.3, skew=rng.uniform(-2, 2),
+        blur=rng.uniform(0.2, 0.9), noise=rng.uniform(2, 8), light=rng.uniform(0.05, 0.2),
+        jpeg_quality=rng.randint(55, 85), dark_edge=rng.random() < 0.6)
+
+
+def seal_spots(pdf: bytes) -> list[tuple[int, str, float, float]]:
+    """(page 1-based, block, x pt, y pt from the top) of each 盖章 mark in a born-digital PDF."""
+    import pypdfium2 as pdfium
+
+    out = []
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            tp = page.get_textpage()
+            h = page.get_height()
+            text = tp.get_text_range()
+            at = text.find("盖章")
+            while at >= 0:
+                line_start = text.rfind("\n", 0, at) + 1
+                before = text[line_start:at]
+                if "申报单位" in before:
+                    block = "cover" if i == 0 else "commitment"
+                elif "推荐单位" in before:
+                    block = "cover_recommender" if i == 0 else "opinion"
+                else:
+                    block = "other"
+                x0, y0, x1, y1 = tp.get_charbox(at)
+                out.append((i + 1, block, x1, h - (y0 + y1) / 2))
+                at = text.find("盖章", at + 2)
+            tp.close()
+            page.close()
+    finally:
+        doc.close()
+    return out
+
+
+def _draw_seal(img, cx: float, cy: float, dpi: float, rng: random.Random, name: str = "") -> None:
+    """A round red seal (ring, star, inner ring) multiplied onto ``img`` (RGB) at pixel (cx, cy)."""
+    from PIL import Image, ImageChops, ImageDraw
+
+    r = 0.82 * dpi  # 42 mm across
+    size = int(2 * r + 8)
+    layer = Image.new("RGB", (size, size), (255, 255, 255))
+    d = ImageDraw.Draw(layer)
+    red = (215 + rng.randint(-15, 15), 35 + rng.randint(-15, 20), 40 + rng.randint(-15, 20))
+    c = size / 2
+    w = max(2, int(dpi / 40))
+    d.ellipse((c - r, c - r, c + r, c + r), outline=red, width=w)
+    d.ellipse((c - 0.86 * r, c - 0.86 * r, c + 0.86 * r, c + 0.86 * r), outline=red, width=max(1, w // 2))
+    star = [(c + 0.28 * r * math.sin(k * math.pi / 5) * (1 if k % 2 == 0 else 0.4),
+             c - 0.28 * r * math.cos(k * math.pi / 5) * (1 if k % 2 == 0 else 0.4)) for k in range(10)]
+    d.polygon(star, fill=red)
+    # the unit's name along the ring, as strokes
+    for k in range(14):
+        a = math.pi * (0.8 + 1.4 * k / 13)
+        x, y = c + 0.68 * r * math.cos(a), c + 0.68 * r * math.sin(a)
+        d.line((x - 0.07 * r * math.cos(a), y - 0.07 * r * math.sin(a), x + 0.07 * r * math.cos(a),
+                y + 0.07 * r * math.sin(a)), fill=red, width=max(1, w // 2))
+        d.line((x - 0.05 * r * math.sin(a), y + 0.05 * r * math.cos(a), x + 0.05 * r * math.sin(a),
+                y - 0.05 * r * math.cos(a)), fill=red, width=max(1, w // 2))
+    layer = layer.rotate(rng.uniform(-30, 30), fillcolor=(255, 255, 255))
+    x0, y0 = int(cx - size / 2), int(cy - size / 2)
+    region = img.crop((x0, y0, x0 + size, y0 + size))
+    img.paste(ImageChops.multiply(region, layer), (x0, y0))
+
+
+def scan_images(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> list:
+    """The pages of ``pdf`` as scanned images (PIL, RGB or L), at ``style.dpi``."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageFilter
+
+    style = style or ScanStyle()
+    rng = random.Random(f"scan:{seed}")
+    nrng = np.random.default_rng(seed)
+    spots = seal_spots(pdf) if style.seals else []
+    scale = style.dpi / 72
+    doc = pdfium.PdfDocument(pdf)
+    pages = []
+    try:
+        for i in range(len(doc)):
+            page = doc[i]
+            img = page.render(scale=scale).to_pil().convert("RGB")
+            page.close()
+            for p, block, x, y in spots:
+                if p == i + 1 and (block in style.seals or (block == "cover_recommender" and "cover" in style.seals)):
+                    _draw_seal(img, x * scale - 0.2 * style.dpi, y * scale, style.dpi, rng)
+            if style.skew:
+                angle = rng.uniform(-abs(style.skew), abs(style.skew))
+                img = img.rotate(angle, resample=Image.BICUBIC, fillcolor=(250, 250, 248))
+            if i + 1 in style.upside_down:
+                img = img.rotate(180)
+            a = np.asarray(img).astype(np.float32)
+            h, w = a.shape[:2]
+            if style.light:
+                yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+                fx, fy = rng.random(), rng.random()
+                field = 1 - style.light * (((xx / w - fx) ** 2 + (yy / h - fy) ** 2) / 2)
+                a *= field[:, :, None]
+            if style.dark_edge:
+                band = int(style.dpi * rng.uniform(0.08, 0.2))
+                side = rng.choice(("left", "right", "top", "bottom"))
+                sl = {"left": (slice(None), slice(0, band)), "right": (slice(None), slice(w - band, w)),
+                      "top": (slice(0, band), slice(None)), "bottom": (slice(h - band, h), slice(None))}[side]
+                a[sl] = a[sl] * 0.15 + 10
+            if style.noise:
+                a += nrng.normal(0, style.noise, a.shape[:2])[:, :, None]
+            img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+            if style.blur:
+                img = img.filter(ImageFilter.GaussianBlur(style.blur * style.dpi / 200))
+            if style.grayscale:
+                img = img.convert("L")
+            pages.append(img)
+    finally:
+        doc.close()
+    return pages
+
+
+def jpeg_bytes(img, style: ScanStyle) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=style.jpeg_quality, dpi=(style.dpi, style.dpi))
+    return buf.getvalue()
+
+
+def scan_pdf(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> bytes:
+    """An image-only PDF: each page one JPEG at the style's dpi and quality, no text layer."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    style = style or ScanStyle()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=True)
+    for img in scan_images(pdf, style, seed):
+        w_pt, h_pt = img.width * 72 / style.dpi, img.height * 72 / style.dpi
+        c.setPageSize((w_pt, h_pt))
+        c.drawImage(ImageReader(io.BytesIO(jpeg_bytes(img, style))), 0, 0, width=w_pt, height=h_pt)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def scan_values_style(style) -> Any:
+    """A render style a scan can show: boxed ticks (a bare √ or [x] is left to the recogniser)."""
+    if style.tick not in SCAN_TICKS:
+        return replace(style, tick="☑")
+    return style
+
+
+def mixed_pdf(born_digital: bytes, scanned: bytes, scanned_pages: tuple[int, ...]) -> bytes:
+    """``born_digital`` with the pages in ``scanned_pages`` (1-based) taken from ``scanned`` instead:
+    an electronic form whose signature page was printed, stamped and scanned."""
+    import pypdfium2 as pdfium
+
+    src, scan = pdfium.PdfDocument(born_digital), pdfium.PdfDocument(scanned)
+    out = pdfium.PdfDocument.new()
+    try:
+        for i in range(len(src)):
+            out.import_pages(scan if i + 1 in scanned_pages else src, [i])
+        buf = io.BytesIO()
+        out.save(buf)
+        return buf.getvalue()
+    finally:
+        out.close()
+        scan.close()
+        src.close()
+
+
+def build_scan_sample(values: dict[str, Any], style=None, scan: ScanStyle | None = None, *, seed: int = 0,
+                      fmt: str = "pdf", recommender_path: str | None = None, defect: str | None = None,
+                      also: tuple[str, ...] = ()):
+    """A scanned upload of the form ``values`` renders to: an image-only PDF (``fmt="pdf"``) or, for
+    ``jpeg`` / ``png``, the first page as a photo-like image. The truth is the clean form's."""
+    from formintake.samples.render import RenderStyle, render_pdf
+    from formintake.samples.sample import Sample, file_stem
+    from formintake.samples.values import recommender_path_for, truth_of
+
+    style = scan_values_style(style or RenderStyle())
+    scan = scan or ScanStyle()
+    pdf = render_pdf(values, style)
+    if fmt == "pdf":
+        data = scan_pdf(pdf, scan, seed)
+    else:
+        img = scan_images(pdf, scan, seed)[0]
+        if fmt == "png":
+            buf = io.BytesIO()
+            img.save(buf, "PNG", dpi=(scan.dpi, scan.dpi))
+            data = buf.getvalue()
+        else:
+            data = jpeg_bytes(img, scan)
+    rec = values.get("recommender")
+    path = recommender_path or (recommender_path_for(rec) if isinstance(rec, str) and rec else "未分类")
+    ext = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}[fmt]
+    return Sample(name=f"{file_stem(values)}-盖章扫描件.{ext}", recommender_path=path, fmt=fmt,
+                  direction=values.get("direction"), truth=truth_of(values), defect=defect, data=data,
+                  style=style, also=also, values=values)

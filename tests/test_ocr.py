@@ -1,0 +1,141 @@
+"""Scanned and photographed forms: OCR into the same fields, evidence and rules as a born-digital file.
+
+Scans are made at test time by the scan simulator (formintake/samples/scan.py: seals, skew, a page fed
+upside down, blur, noise, uneven light, dark edge, JPEG) and read by the real engine. OCR costs seconds a
+page, so the set is a handful of pages and each scan is read once (one test per scan, several checks).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from formintake import extractors
+from formintake.fields import BY_KEY
+from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
+from formintake.samples.scan import ScanStyle, build_scan_sample, mixed_pdf, scan_pdf
+
+CHOICE_TYPES = ("enum", "set")
+
+
+def codes(form):
+    return sorted(f.code for f in form.intake_findings)
+
+
+def accuracy(form, truth: dict) -> tuple[float, list]:
+    wrong = [(k, v, form.value(k)) for k, v in truth.items() if form.value(k) != v]
+    return 1 - len(wrong) / len(truth), wrong
+
+
+def checkbox_states(form, truth: dict) -> tuple[int, int]:
+    """(right, total) over every option of every checkbox field: ticked or not, as on paper."""
+    right = total = 0
+    for k, v in truth.items():
+        spec = BY_KEY[k]
+        if spec.type not in CHOICE_TYPES or k == "direction":
+            continue
+        want = set(v if isinstance(v, list) else [v])
+        got = form.value(k)
+        got = set(got if isinstance(got, list) else [got] if got else [])
+        for opt in spec.options:
+            total += 1
+            right += (opt in want) == (opt in got)
+    return right, total
+
+
+def stamp_blocks(form) -> list[str]:
+    return sorted(f.value for f in form.intake_findings if f.code == "STAMP_MISSING")
+
+
+def test_engine_models_ship_with_the_wheel():
+    """Nothing is downloaded: the ONNX models load from the installed package."""
+    import rapidocr_onnxruntime
+
+    from formintake.extractors.ocr import engine
+
+    pkg = os.path.dirname(rapidocr_onnxruntime.__file__)
+    for name in ("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx"):
+        assert os.path.getsize(os.path.join(pkg, "models", name)) > 100_000
+    assert engine() is engine()  # one engine per process
+
+
+def test_scan_200dpi_colour_stamped_with_a_page_upside_down():
+    v = base_values("platform", 3)
+    sample = build_scan_sample(v, RenderStyle(tick="■"), ScanStyle(dpi=200, skew=1.8, upside_down=(2,)), seed=1)
+    assert sample.data[:5] == b"%PDF-"
+    form = extractors.extract(sample.data, sample.name, timeout_s=600)
+    acc, wrong = accuracy(form, sample.truth)
+    assert acc >= 0.98, wrong
+    right, total = checkbox_states(form, sample.truth)
+    assert total >= 10 and right / total >= 0.99
+    assert codes(form) == ["FILE_OCR_USED"]  # every seal in place: no STAMP_MISSING
+    used = form.intake_findings[0]
+    assert used.severity == "warning" and used.value["pages"] == [1, 2, 3] and "第2页旋转180°" in used.message
+    ev = form.fields["uscc"].evidence
+    assert ev.method == "ocr" and ev.page == 2 and ev.table is not None and ev.bbox is not None
+    assert 0.5 <= ev.confidence <= 1.0
+    assert form.file_type == "pdf" and form.direction == "platform"
+
+
+def test_scan_150dpi_grayscale():
+    """Unstamped (a grayscale seal is dark ink over the text; docs/ocr.md measures that case)."""
+    v = base_values("experience_center", 5)
+    sample = build_scan_sample(v, RenderStyle(tick="☑"), ScanStyle(dpi=150, grayscale=True, skew=1.0,
+                                                                    jpeg_quality=60, seals=()), seed=2)
+    form = extractors.extract(sample.data, sample.name, timeout_s=600)
+    acc, wrong = accuracy(form, sample.truth)
+    assert acc >= 0.95, wrong
+    right, total = checkbox_states(form, sample.truth)
+    assert right / total >= 0.99
+    assert "FILE_OCR_USED" in codes(form)
+    # a grayscale scan cannot show a red seal: it is said, and no STAMP_MISSING is guessed
+    assert "STAMP_MISSING" not in codes(form)
+    assert "无法核对红色公章" in next(f.message for f in form.intake_findings if f.code == "FILE_OCR_USED")
+
+
+def test_mixed_pdf_scanned_signature_page_without_the_applicants_seal():
+    """Born-digital pages 1–2 keep the text path; the scanned page 3 is OCR'd and asked for its seals."""
+    v = base_values("platform", 7)
+    style = RenderStyle()
+    pdf = render_pdf(v, style)
+    data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200, seals=("cover", "opinion")), seed=3), (3,))
+    form = extractors.extract(data, "申报书.pdf", timeout_s=600)
+    assert form.fields["uscc"].evidence.method == "pdf-table"  # fast path, no OCR
+    assert form.fields["applicant_name_commitment"].evidence.method == "ocr"
+    assert form.value("applicant_name_commitment") == v["applicant_name_commitment"]
+    assert form.value("recommender_date") == truth_of(v)["recommender_date"]
+    ocr_used = next(f for f in form.intake_findings if f.code == "FILE_OCR_USED")
+    assert ocr_used.value["pages"] == [3]
+    # the commitment's seal is missing; the opinion's is there; the born-digital cover is not asked
+    assert stamp_blocks(form) == ["“申报单位承诺”"]
+    missing = next(f for f in form.intake_findings if f.code == "STAMP_MISSING")
+    assert missing.severity == "warning" and missing.evidence.page == 3
+
+
+def test_image_uploads_jpeg_and_png_cover():
+    v = base_values("platform", 11)
+    jpeg = build_scan_sample(v, scan=ScanStyle(dpi=200, seals=("cover",)), seed=4, fmt="jpeg")
+    png = build_scan_sample(v, scan=ScanStyle(dpi=150, seals=(), dark_edge=True), seed=5, fmt="png")
+    assert jpeg.data[:3] == b"\xff\xd8\xff" and png.data[:4] == b"\x89PNG"
+    for sample, missing in ((jpeg, []), (png, ["封面“申报单位”"])):
+        form = extractors.extract(sample.data, sample.name, timeout_s=600)
+        assert form.file_type == "image"
+        for key in ("project_name", "applicant_name_cover", "recommender", "apply_date"):
+            assert form.value(key) == sample.truth[key], (sample.name, key)
+        assert "FILE_OCR_USED" in codes(form)
+        assert stamp_blocks(form) == missing
+
+
+def test_textless_pdf_without_an_image_is_still_no_text():
+    """A page of ruled lines and no image is not a scan: FILE_NO_TEXT as before, OCR is not tried."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.rect(60, 100, 470, 40)
+    c.showPage()
+    c.save()
+    form = extractors.extract(buf.getvalue(), "a.pdf")
+    assert codes(form) == ["FILE_NO_TEXT"]
