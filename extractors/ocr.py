@@ -163,7 +163,7 @@ def read_image(rgb: np.ndarray, dpi: float, page_no: int, n_table: int,
 
     t = time.perf_counter()
     chars = _place_checkboxes(tokens, boxes, px2pt)
-    blocks, n_table = page_blocks(chars, set(), tables, page_no, n_table, ocr=True)
+    blocks, n_table = page_blocks(chars, set(), tables, page_no, n_table, ocr=True) if chars else ([], n_table)
     timings["layout"] = round(timings["layout"] + time.perf_counter() - t, 3)
     scan = ScanPage(page=page_no, colour=colour, seals=[_pt(b, px2pt) for b in seals], rotated=rotated,
                     skew=round(skew, 2), dpi=round(dpi, 1), timings=timings)
