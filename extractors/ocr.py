@@ -158,7 +158,10 @@ def read_image(rgb: np.ndarray, dpi: float, page_no: int, n_table: int,
     timings["layout"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    tokens = _recognise(eng, gray, quads) if quads is not None and len(quads) else []
+    if os.environ.get("FORMINTAKE_OCR_ENGINE") == "tesseract":  # the benchmark's comparison (bench/ocr.py)
+        tokens = _tesseract_tokens(gray, dpi)
+    else:
+        tokens = _recognise(eng, gray, quads) if quads is not None and len(quads) else []
     timings["recognise"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
@@ -284,7 +287,7 @@ def _ruling_edges(ink: np.ndarray, dpi: float, px2pt: float) -> tuple[list[dict]
     src = ink.astype(np.uint8) * 255
     max_thick = max(6, int(dpi / 20))
     h_mask = cv2.morphologyEx(src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(dpi * 0.6), 1)))
-    v_mask = cv2.morphologyEx(src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(dpi * 0.3))))
+    v_mask = cv2.morphologyEx(src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(dpi * 0.16))))
     edges: list[dict] = []
     for mask, orient in ((h_mask, "h"), (v_mask, "v")):
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -322,19 +325,15 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[_Box]:
             continue
         crop = ink[y:y + h, x:x + w]
         b = max(1, round(min(w, h) * 0.12))
-        sides = (crop[:b].mean(), crop[-b:].mean(), crop[:, :b].mean(), crop[:, -b:].mean())
-        if min(sides) < 0.6:
+        k = max(2, round(min(w, h) * 0.2))  # each side: its best-covered line within the outer 20%
+        rows, cols = crop.mean(axis=1), crop.mean(axis=0)
+        sides = (rows[:k].max(), rows[-k:].max(), cols[:k].max(), cols[-k:].max())
+        if min(sides) < 0.75:
             continue
         inner = crop[2 * b:h - 2 * b, 2 * b:w - 2 * b]
         fill = float(inner.mean()) if inner.size else 0.0
         out.append(_Box(int(x), int(y), int(x + w), int(y + h), fill > 0.10))
-    # a checkbox comes in groups: keep candidates with another candidate near them
-    keep = []
-    for i, a in enumerate(out):
-        hgt = a.y1 - a.y0
-        if any(j != i and abs(o.y0 - a.y0) < 4 * hgt and abs(o.x0 - a.x0) < 40 * hgt for j, o in enumerate(out)):
-            keep.append(a)
-    return keep
+    return out
 
 
 def _red_mask(rgb: np.ndarray, loose: bool = False) -> np.ndarray:
@@ -423,21 +422,57 @@ def _recognise(eng, gray: np.ndarray, quads: np.ndarray) -> list[_Token]:
     return tokens
 
 
+def _tesseract_tokens(gray: np.ndarray, dpi: float) -> list[_Token]:
+    """Tesseract (Debian's ``tesseract-ocr-chi-sim``) on the prepared page, words as tokens. Used by the
+    benchmark to compare engines on the same pages; not a runtime dependency."""
+    import subprocess
+
+    import cv2
+
+    ok, png = cv2.imencode(".png", gray)
+    proc = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--dpi", str(int(dpi)), "tsv"],
+                          input=png.tobytes(), capture_output=True, timeout=300, check=True)
+    tokens: list[_Token] = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        cols = line.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        text = "".join(cols[11].split())
+        conf = float(cols[10]) / 100
+        if not text or conf < MIN_CONF:
+            continue
+        x, y, w, h = (int(c) for c in cols[6:10])
+        step = w / len(text)
+        tokens.append(_Token(text, conf, [(x + k * step, y, x + (k + 1) * step, y + h) for k in range(len(text))],
+                             [conf] * len(text)))
+    return tokens
+
+
 def _place_checkboxes(tokens: list[_Token], boxes: list[_Box], px2pt: float) -> list[_Char]:
     """Characters in points; a checkbox becomes ☑/☐ and replaces whatever was read on it (口, nothing)."""
     chars: list[tuple[str, tuple[float, float, float, float], float]] = []
     for tok in tokens:
-        for ch, b, c in zip(tok.text, tok.boxes, tok.confs):
+        for k, (ch, b, c) in enumerate(zip(tok.text, tok.boxes, tok.confs)):
+            if ch == "²" and k and tok.text[k - 1] == "㎡":  # the recogniser's ㎡² is ㎡
+                continue
             chars.append((ch, b, c))
     used: set[int] = set()
-    real_boxes: list[_Box] = []
+    real_boxes: list[tuple[_Box, list[int]]] = []
     for bx in boxes:
-        inside = [i for i, (ch, b, _) in enumerate(chars)
-                  if bx.x0 - 2 <= (b[0] + b[2]) / 2 <= bx.x1 + 2 and b[1] <= (bx.y0 + bx.y1) / 2 <= b[3]]
-        if any(chars[i][0] not in BOX_LIKE and chars[i][2] >= 0.9 for i in inside):
-            continue  # a character the recogniser is sure of (国 is a square too)
-        used.update(inside)
-        real_boxes.append(bx)
+        bw = bx.x1 - bx.x0
+        inside = [i for i, (ch, b, _) in enumerate(chars)  # read on the box: centred on its middle
+                  if b[1] <= (bx.y0 + bx.y1) / 2 <= b[3] and bx.x0 + 0.15 * bw <= (b[0] + b[2]) / 2 <= bx.x1 - 0.15 * bw]
+        if any(chars[i][0] not in BOX_LIKE and chars[i][2] >= 0.5 for i in inside):
+            continue  # a character the recogniser read there (国, 0 and 口 in 窗口 are squares too)
+        real_boxes.append((bx, inside))
+    # checkboxes come in groups: a box needs another on its line or the line above / below
+    kept = []
+    for bx, inside in real_boxes:
+        h = bx.y1 - bx.y0
+        if any(o is not bx and abs(o.y0 - bx.y0) < 1.6 * h and abs(o.x0 - bx.x0) < 40 * h for o, _ in real_boxes):
+            kept.append(bx)
+            used.update(inside)
+    real_boxes = kept
     out: list[_Char] = []
     items: list[tuple[str, tuple[float, float, float, float], float]] = [
         c for i, c in enumerate(chars) if i not in used]

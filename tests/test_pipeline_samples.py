@@ -70,6 +70,9 @@ def test_demo_batch_through_the_pipeline(tmp_path):
             assert codes == set(), (s.path, [(f.code, f.message) for f in rec.findings])
         if rec.status != "unreadable":
             wrong = {k: (rec.fields.get(k), v) for k, v in s.truth.items() if rec.fields.get(k) != v}
+            if s.fmt == "scan":  # OCR: a misread value must be one FILE_OCR_USED names for the reviewer
+                used = next(f for f in rec.findings if f.code == "FILE_OCR_USED")
+                wrong = {k: w for k, w in wrong.items() if k not in used.value["low_confidence"]}
             assert not wrong, (s.path, wrong)
     # reports and records are in the results folder
     out = tmp_path / "out"

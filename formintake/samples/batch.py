@@ -3,7 +3,8 @@
 * 江苏省 (江苏省工业和信息化厅): six experience centers ranked 1..6 (one over the quota of 5, so
   QUOTA_EXCEEDED has something to find; rank 3 is a 280㎡ center), one demonstration-city extra
   (demo_city 无锡市, filed via the province), two platforms (one APPLICANT_NAME_MISMATCH).
-* 广东省 (广东省工业和信息化厅): two platforms, one center, one corrupt upload (FILE_CORRUPT).
+* 广东省 (广东省工业和信息化厅): two platforms, two centers (one the stamped paper form scanned to an
+  image-only PDF: read by OCR, FILE_OCR_USED), one corrupt upload (FILE_CORRUPT).
 * 深圳市 (计划单列市, 深圳市工业和信息化局): two platforms, two centers (one FIELD_MISSING), and one
   platform filled in Word with tracked changes on and legacy form fields (``wordml``): read as accepted.
 * 中国移动通信集团有限公司 (central enterprise): two platforms (one USCC_INVALID), one center.
@@ -59,6 +60,7 @@ PLANS: tuple[Plan, ...] = (
     Plan(CMCC, "platform", "docx", city="北京市", corp=True, defect="USCC_INVALID"),
     Plan(CMCC, "experience_center", "docx", city="成都市", corp=True, rank=1),
     Plan("深圳市", "platform", "wordml", city="深圳市"),
+    Plan("广东省", "experience_center", "scan", city="佛山市", rank=2),
 )
 
 
@@ -99,6 +101,8 @@ def demo_batch(seed: int = 0) -> list[Sample]:
             samples.append(replace(sample, recommender_path=plan.unit))
             continue
         defect = plan.defect or ("CENTER_AREA_BELOW_300" if v.get("area_sqm") == 280.0 else None)
+        if plan.fmt == "scan":  # read by OCR: the reviewer is asked to compare with the scan
+            defect = "FILE_OCR_USED"
         also: tuple[str, ...] = ()
         if plan.defect and plan.defect in DEFECT_CODES:  # batch codes come from the batch, not the form
             also = apply_defect(plan.defect, v, s).also

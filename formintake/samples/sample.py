@@ -14,7 +14,7 @@ from formintake.samples.values import Raw, recommender_path_for, truth_of
 class Sample:
     name: str  # file name, e.g. 苏州某某科技有限公司-信息消费体验中心.docx
     recommender_path: str  # the folder the upload is filed under (江苏省, 深圳市, 中国移动通信集团有限公司 …)
-    fmt: str  # what the bytes really are: docx | pdf | png | xlsx | ole | empty
+    fmt: str  # what the bytes really are: docx | pdf | scan (an image-only PDF) | png | xlsx | ole | empty
     direction: str | None
     truth: dict[str, Any]  # normalised value of every field with a value in the file
     defect: str | None
@@ -52,12 +52,19 @@ def build_sample(
     """Render ``values`` as ``fmt`` and wrap it with its filing path and truth.
 
     ``fmt``: docx | pdf | wordml (a docx written with Word's own markup: tracked changes, legacy form
-    fields, a text box …, :mod:`formintake.samples.wordml`)."""
+    fields, a text box …, :mod:`formintake.samples.wordml`) | scan (the PDF printed, stamped with red
+    seals and scanned to an image-only PDF, :mod:`formintake.samples.scan`)."""
     style = style or RenderStyle()
     if fmt == "wordml":
         from formintake.samples.wordml import render_wordml
 
         data, fmt = render_wordml(values, style), "docx"
+    elif fmt == "scan":
+        from formintake.samples.scan import ScanStyle, scan_pdf, scan_values_style
+
+        style = scan_values_style(style)
+        data = scan_pdf(render_pdf(values, style), ScanStyle(dpi=300, skew=1.2, blur=0.4), seed=3)
+        name = name or f"{file_stem(values)}-盖章扫描件.pdf"
     else:
         data = render_docx(values, style) if fmt == "docx" else render_pdf(values, style)
     rec = values.get("recommender")
