@@ -179,7 +179,7 @@ def cmd_samples(args) -> int:
     _require_demo_extra("samples")
     from formintake.samples import main_samples  # the demo extra's code: imported only here
 
-    main_samples(args.outdir, kind="defects" if args.defects else "demo")
+    main_samples(args.outdir, kind="defects" if args.defects else "scans" if args.scans else "demo")
     print(Path(args.outdir).resolve())
     return EXIT_OK
 
@@ -232,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("samples", help="write generated sample forms (the demo batch, or one per defect)")
     s.add_argument("outdir", metavar="OUTDIR")
-    s.add_argument("--defects", action="store_true", help="one form per rule that can be triggered")
+    kinds = s.add_mutually_exclusive_group()
+    kinds.add_argument("--defects", action="store_true", help="one form per rule that can be triggered")
+    kinds.add_argument("--scans", action="store_true",
+                       help="stamped paper forms scanned (image-only PDFs, JPEG/PNG photos): read by OCR")
     s.set_defaults(func=cmd_samples)
 
     w = sub.add_parser("waive", help="record a reviewer's waiver of a finding (survives re-runs)")

@@ -3,8 +3,8 @@
 * 江苏省 (江苏省工业和信息化厅): six experience centers ranked 1..6 (one over the quota of 5, so
   QUOTA_EXCEEDED has something to find; rank 3 is a 280㎡ center), one demonstration-city extra
   (demo_city 无锡市, filed via the province), two platforms (one APPLICANT_NAME_MISMATCH).
-* 广东省 (广东省工业和信息化厅): two platforms, two centers (one the stamped paper form scanned to an
-  image-only PDF: read by OCR, FILE_OCR_USED), one corrupt upload (FILE_CORRUPT).
+* 广东省 (广东省工业和信息化厅): two platforms, two centers (one whose signature page was printed, stamped
+  and scanned back into the PDF: that page read by OCR, FILE_OCR_USED), one corrupt upload (FILE_CORRUPT).
 * 深圳市 (计划单列市, 深圳市工业和信息化局): two platforms, two centers (one FIELD_MISSING), and one
   platform filled in Word with tracked changes on and legacy form fields (``wordml``): read as accepted.
 * 中国移动通信集团有限公司 (central enterprise): two platforms (one USCC_INVALID), one center.
@@ -130,9 +130,14 @@ def write_samples(outdir: Path | str, samples: list[Sample]) -> list[Path]:
 
 
 def main_samples(outdir: str, kind: str = "demo") -> list[Path]:
-    """CLI hook for ``formintake samples OUTDIR [--defects]``: ``kind`` is ``demo`` or ``defects``."""
+    """CLI hook for ``formintake samples OUTDIR [--defects | --scans]``: ``kind`` is ``demo``, ``defects``
+    or ``scans``."""
+    if kind == "scans":
+        from formintake.samples.scan import scan_batch
+
+        return write_samples(outdir, scan_batch())
     if kind == "demo":
         return write_samples(outdir, demo_batch())
     if kind == "defects":
         return write_samples(outdir, defect_samples())
-    raise ValueError(f"unknown sample kind {kind!r} (demo or defects)")
+    raise ValueError(f"unknown sample kind {kind!r} (demo, defects or scans)")

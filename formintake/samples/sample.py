@@ -38,6 +38,16 @@ def file_stem(values: dict[str, Any]) -> str:
     return f"{name}-{DIRECTION_ZH[d]}" if d in DIRECTION_ZH else str(name)
 
 
+def pdf_pages(pdf: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
 def build_sample(
     values: dict[str, Any],
     style: RenderStyle | None = None,
@@ -53,18 +63,20 @@ def build_sample(
 
     ``fmt``: docx | pdf | wordml (a docx written with Word's own markup: tracked changes, legacy form
     fields, a text box …, :mod:`formintake.samples.wordml`) | scan (the PDF printed, stamped with red
-    seals and scanned to an image-only PDF, :mod:`formintake.samples.scan`)."""
+    seals and scanned: its last page, with the 申报单位承诺 and 推荐单位意见, is an image, :mod:`formintake.samples.scan`)."""
     style = style or RenderStyle()
     if fmt == "wordml":
         from formintake.samples.wordml import render_wordml
 
         data, fmt = render_wordml(values, style), "docx"
-    elif fmt == "scan":
-        from formintake.samples.scan import ScanStyle, scan_pdf, scan_values_style
+    elif fmt == "scan":  # the signature page printed, signed, stamped and scanned back into the PDF
+        from formintake.samples.scan import ScanStyle, mixed_pdf, scan_pdf, scan_values_style
 
         style = scan_values_style(style)
-        data = scan_pdf(render_pdf(values, style), ScanStyle(dpi=300, skew=1.2, blur=0.4), seed=3)
-        name = name or f"{file_stem(values)}-盖章扫描件.pdf"
+        pdf = render_pdf(values, style)
+        last = pdf_pages(pdf)
+        data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=300, skew=1.2, blur=0.4), seed=3), (last,))
+        name = name or f"{file_stem(values)}-盖章页扫描.pdf"
     else:
         data = render_docx(values, style) if fmt == "docx" else render_pdf(values, style)
     rec = values.get("recommender")

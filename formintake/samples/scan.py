@@ -12,6 +12,7 @@ or colour, JPEG quality 55–85.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import random
@@ -107,9 +108,10 @@ def _draw_seal(img, cx: float, cy: float, dpi: float, rng: random.Random, name: 
 
 def scan_images(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> list:
     """The pages of ``pdf`` as scanned images (PIL, RGB or L), at ``style.dpi``."""
+    import cv2
     import numpy as np
     import pypdfium2 as pdfium
-    from PIL import Image, ImageFilter
+    from PIL import Image
 
     style = style or ScanStyle()
     rng = random.Random(f"scan:{seed}")
@@ -126,17 +128,21 @@ def scan_images(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> li
             for p, block, x, y in spots:
                 if p == i + 1 and (block in style.seals or (block == "cover_recommender" and "cover" in style.seals)):
                     _draw_seal(img, x * scale - 0.2 * style.dpi, y * scale, style.dpi, rng)
+            a = np.asarray(img)
+            h, w = a.shape[:2]
             if style.skew:
                 angle = rng.uniform(-abs(style.skew), abs(style.skew))
-                img = img.rotate(angle, resample=Image.BICUBIC, fillcolor=(250, 250, 248))
+                m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+                a = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(250, 250, 248))
             if i + 1 in style.upside_down:
-                img = img.rotate(180)
-            a = np.asarray(img).astype(np.float32)
-            h, w = a.shape[:2]
-            if style.light:
-                yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+                a = a[::-1, ::-1]
+            a = a.astype(np.float32)
+            if style.light:  # a smooth field: computed coarse, scaled up
+                sh, sw = max(2, h // 16), max(2, w // 16)
+                yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
                 fx, fy = rng.random(), rng.random()
-                field = 1 - style.light * (((xx / w - fx) ** 2 + (yy / h - fy) ** 2) / 2)
+                field = 1 - style.light * (((xx / sw - fx) ** 2 + (yy / sh - fy) ** 2) / 2)
+                field = np.asarray(Image.fromarray(field, mode="F").resize((w, h), Image.BILINEAR))
                 a *= field[:, :, None]
             if style.dark_edge:
                 band = int(style.dpi * rng.uniform(0.08, 0.2))
@@ -145,10 +151,10 @@ def scan_images(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> li
                       "top": (slice(0, band), slice(None)), "bottom": (slice(h - band, h), slice(None))}[side]
                 a[sl] = a[sl] * 0.15 + 10
             if style.noise:
-                a += nrng.normal(0, style.noise, a.shape[:2])[:, :, None]
-            img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+                a += (nrng.standard_normal(a.shape[:2], dtype=np.float32) * style.noise)[:, :, None]
             if style.blur:
-                img = img.filter(ImageFilter.GaussianBlur(style.blur * style.dpi / 200))
+                a = cv2.GaussianBlur(a, (0, 0), style.blur * style.dpi / 200)
+            img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
             if style.grayscale:
                 img = img.convert("L")
             pages.append(img)
@@ -163,8 +169,10 @@ def jpeg_bytes(img, style: ScanStyle) -> bytes:
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=16)
 def scan_pdf(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> bytes:
-    """An image-only PDF: each page one JPEG at the style's dpi and quality, no text layer."""
+    """An image-only PDF: each page one JPEG at the style's dpi and quality, no text layer (the same
+    arguments give the same bytes, cached: the demo batch is built many times in one test run)."""
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
@@ -234,3 +242,40 @@ def build_scan_sample(values: dict[str, Any], style=None, scan: ScanStyle | None
     return Sample(name=f"{file_stem(values)}-盖章扫描件.{ext}", recommender_path=path, fmt=fmt,
                   direction=values.get("direction"), truth=truth_of(values), defect=defect, data=data,
                   style=style, also=also, values=values)
+
+
+def scan_batch(seed: int = 0) -> list:
+    """``formintake samples OUT --scans``: scanned uploads of generated forms, each with its truth.
+
+    A stamped colour scan at 200 dpi (boxed ■ ticks); a grayscale one at 150 dpi; a 300 dpi colour scan
+    with page 2 fed upside down and the 申报单位承诺 seal left out (STAMP_MISSING); a born-digital PDF
+    whose signature page is a stamped scan; the cover photographed as JPEG (sealed) and as PNG (no seal)."""
+    from dataclasses import replace as dc_replace
+
+    from formintake.fields import BY_KEY
+    from formintake.samples.render import RenderStyle, render_pdf
+    from formintake.samples.values import base_values, truth_of
+
+    out = []
+    plans = (
+        ("platform", RenderStyle(tick="■"), ScanStyle(dpi=200, skew=1.5), "pdf", None),
+        ("experience_center", RenderStyle(table_columns=4), ScanStyle(dpi=150, grayscale=True, jpeg_quality=60), "pdf",
+         None),
+        ("platform", RenderStyle(), ScanStyle(dpi=300, upside_down=(2,), seals=("cover", "opinion")), "pdf",
+         "STAMP_MISSING"),
+        ("experience_center", RenderStyle(tick="☒"), ScanStyle(dpi=200, seals=("cover",)), "jpeg", None),
+        ("platform", RenderStyle(), ScanStyle(dpi=150, seals=(), dark_edge=True), "png", "STAMP_MISSING"),
+    )
+    for i, (direction, style, scan, fmt, defect) in enumerate(plans):
+        v = base_values(direction, seed * 100 + 40 + i)
+        s = build_scan_sample(v, style, scan, seed=seed * 100 + i, fmt=fmt, defect=defect,
+                              also=("FILE_OCR_USED",))
+        if fmt != "pdf":  # a photo of the cover: only the cover's fields are on it
+            s = dc_replace(s, truth={k: x for k, x in s.truth.items() if BY_KEY[k].section == "cover"})
+        out.append(s)
+    v = base_values("experience_center", seed * 100 + 49)
+    pdf = render_pdf(v, RenderStyle())
+    s = build_scan_sample(v, RenderStyle(), seed=seed * 100 + 9, also=("FILE_OCR_USED",))
+    data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200), seed * 100 + 9), (3,))
+    out.append(dc_replace(s, name=s.name.replace("盖章扫描件", "签章页扫描"), data=data, truth=truth_of(v)))
+    return out
