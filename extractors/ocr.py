@@ -522,7 +522,7 @@ def scan_findings(form, layout) -> list:
     if turned:
         msg += "；" + "、".join(turned) + "后识别"
     out.append(make_finding(
-        "FILE_OCR_USED", message=msg, value={"pages": pages, "low_confidence": [k for k, _ in low]},
+        "FILE_OCR_USED", message=msg, value={"low_confidence": [k for k, _ in low], "pages": pages},  # keys sorted, as records store them
         evidence=Evidence(method="file"),
         message_en=f"OCR used on pages {pages}; low confidence: {[k for k, _ in low]}"))
 
