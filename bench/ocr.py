@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "ocr_results.json")
     args = ap.parse_args(argv)
     engines = [e for e in args.engines if e != "tesseract" or _has_tesseract()]
-    cases = [(e, d, False, True, args.forms) for e in engines for d in args.dpi]
+    # the engines side by side at each resolution, the middle one first (a run cut short still compares)
+    order = sorted(args.dpi, key=lambda d: (d != 200, d))
+    cases = [(e, d, False, True, args.forms) for d in order for e in engines]
     if "rapidocr" in engines:  # grayscale: unstamped, and stamped (a seal turns into dark ink over the text)
         cases += [("rapidocr", 150, True, False, args.forms), ("rapidocr", 200, True, True, args.forms)]
     results = {
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.ocr: {c[0]} {c[1]} dpi {'gray' if c[2] else 'colour'} {'stamped' if c[3] else ''} …",
               file=sys.stderr)
         results["cases"].append(_in_child(c))
-    results["load_after"] = _uptime()
+        results["load_after"] = _uptime()
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(markdown(results))
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten {args.out}")
