@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing as mp
 import os
 import platform
 import subprocess
@@ -25,29 +24,14 @@ import sys
 import time
 from pathlib import Path
 
+from bench.__main__ import _in_child  # a fresh interpreter per case: its peak RSS is its own
+
 HERE = Path(__file__).resolve().parent
 FORMS = (("platform", 3, "■"), ("experience_center", 5, "☑"))
 
 
 def _accuracy(form, truth: dict) -> tuple[int, int]:
     return sum(form.value(k) == v for k, v in truth.items()), len(truth)
-
-
-def _checkboxes(form, truth: dict) -> tuple[int, int]:
-    from formintake.fields import BY_KEY
-
-    right = total = 0
-    for k, v in truth.items():
-        spec = BY_KEY[k]
-        if spec.type not in ("enum", "set") or k == "direction":
-            continue
-        want = set(v if isinstance(v, list) else [v])
-        got = form.value(k)
-        got = set(got if isinstance(got, list) else [got] if got else [])
-        for opt in spec.options:
-            total += 1
-            right += (opt in want) == (opt in got)
-    return right, total
 
 
 def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) -> dict:
@@ -60,7 +44,7 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
     from formintake.extractors.ocr import engine as load_engine
     from formintake.extractors.pdf import read_pdf
     from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
-    from formintake.samples.scan import SEAL_BLOCKS, ScanStyle, scan_pdf
+    from formintake.samples.scan import SEAL_BLOCKS, ScanStyle, checkbox_states, scan_pdf
 
     t = time.perf_counter()
     load_engine()
@@ -84,7 +68,7 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
                 stages[k] = stages.get(k, 0.0) + sec
         a, b = _accuracy(form, truth)
         ok, n = ok + a, n + b
-        a, b = _checkboxes(form, truth)
+        a, b = checkbox_states(form, truth)
         box_ok, box_n = box_ok + a, box_n + b
     return {
         "engine": engine, "dpi": dpi, "grayscale": grayscale, "stamped": stamped, "forms": len(scans),
@@ -95,36 +79,6 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
         "engine_load_s": round(load_s, 2),
         "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-
-
-def _child(conn, args) -> None:
-    try:
-        conn.send(("ok", ocr_case(*args)))
-    except BaseException as exc:  # noqa: BLE001 - report to the parent
-        import traceback
-
-        conn.send(("error", f"{exc}\n{traceback.format_exc()}"))
-    finally:
-        conn.close()
-
-
-def _in_child(args: tuple, timeout: float = 1800) -> dict:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, args))
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(timeout):
-            raise TimeoutError(f"OCR case {args} did not finish in {timeout:.0f} s")
-        status, value = parent.recv()
-    finally:
-        proc.join(30)
-        if proc.is_alive():
-            proc.kill()
-    if status != "ok":
-        raise RuntimeError(value)
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     for c in cases:
         print(f"bench.ocr: {c[0]} {c[1]} dpi {'gray' if c[2] else 'colour'} {'stamped' if c[3] else ''} …",
               file=sys.stderr)
-        results["cases"].append(_in_child(c))
+        results["cases"].append(_in_child(ocr_case, *c, timeout=1800))
         results["load_after"] = _uptime()
         args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(markdown(results))

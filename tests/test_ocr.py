@@ -13,12 +13,8 @@ import os
 import pytest
 
 from formintake import extractors
-from formintake.fields import BY_KEY
 from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
-from formintake.samples.scan import ScanStyle, build_scan_sample, mixed_pdf, scan_pdf
-
-CHOICE_TYPES = ("enum", "set")
-
+from formintake.samples.scan import ScanStyle, build_scan_sample, checkbox_states, mixed_pdf, scan_pdf
 
 def codes(form):
     return sorted(f.code for f in form.intake_findings)
@@ -27,22 +23,6 @@ def codes(form):
 def accuracy(form, truth: dict) -> tuple[float, list]:
     wrong = [(k, v, form.value(k)) for k, v in truth.items() if form.value(k) != v]
     return 1 - len(wrong) / len(truth), wrong
-
-
-def checkbox_states(form, truth: dict) -> tuple[int, int]:
-    """(right, total) over every option of every checkbox field: ticked or not, as on paper."""
-    right = total = 0
-    for k, v in truth.items():
-        spec = BY_KEY[k]
-        if spec.type not in CHOICE_TYPES or k == "direction":
-            continue
-        want = set(v if isinstance(v, list) else [v])
-        got = form.value(k)
-        got = set(got if isinstance(got, list) else [got] if got else [])
-        for opt in spec.options:
-            total += 1
-            right += (opt in want) == (opt in got)
-    return right, total
 
 
 def stamp_blocks(form) -> list[str]:

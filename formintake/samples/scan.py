@@ -279,3 +279,22 @@ def scan_batch(seed: int = 0) -> list:
     data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200), seed * 100 + 9), (3,))
     out.append(dc_replace(s, name=s.name.replace("盖章扫描件", "签章页扫描"), data=data, truth=truth_of(v)))
     return out
+
+
+def checkbox_states(form, truth: dict) -> tuple[int, int]:
+    """(right, total) over every option of every checkbox field of ``truth``: ticked or not, as on paper
+    (the measure of bench/ocr.py and tests/test_ocr.py)."""
+    from formintake.fields import BY_KEY
+
+    right = total = 0
+    for k, v in truth.items():
+        spec = BY_KEY[k]
+        if spec.type not in ("enum", "set") or k == "direction":
+            continue
+        want = set(v if isinstance(v, list) else [v])
+        got = form.value(k)
+        got = set(got if isinstance(got, list) else [got] if got else [])
+        for opt in spec.options:
+            total += 1
+            right += (opt in want) == (opt in got)
+    return right, total
