@@ -119,3 +119,23 @@ def test_textless_pdf_without_an_image_is_still_no_text():
     c.save()
     form = extractors.extract(buf.getvalue(), "a.pdf")
     assert codes(form) == ["FILE_NO_TEXT"]
+
+
+def test_samples_scans_command(tmp_path):
+    """`formintake samples OUT --scans` writes scanned uploads (image-only PDFs, JPEG, PNG) with their truth."""
+    import json
+
+    from formintake.cli import main
+
+    assert main(["samples", str(tmp_path), "--scans"]) == 0
+    lines = [json.loads(x) for x in (tmp_path / ".truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 6 and {x["fmt"] for x in lines} == {"pdf", "jpeg", "png"}
+    heads = {x["fmt"]: (tmp_path / x["path"]).read_bytes()[:4] for x in lines}
+    assert heads["pdf"] == b"%PDF" and heads["jpeg"][:3] == b"\xff\xd8\xff" and heads["png"] == b"\x89PNG"
+    assert sum(1 for x in lines if x["defect"] == "STAMP_MISSING") == 2
+    for x in lines:  # image-only: no text layer a reader could use instead of OCR
+        if x["fmt"] == "pdf" and "签章页" not in x["path"]:
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(str(tmp_path / x["path"]))
+            assert all(doc[i].get_textpage().count_chars() == 0 for i in range(len(doc)))
