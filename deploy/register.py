@@ -9,7 +9,7 @@ Idempotent (safe on every start; the compose stack runs it as the one-shot `regi
    as it is (its concurrency limit or paused state are an operator's decision);
 3. ``prefect deploy --all`` on the repository's prefect.yaml, without prompts, so prefect.yaml stays
    the one definition of the deployment (entrypoint, cron schedule, parameters, tags, concurrency);
-4. print the registered deployment (name, schedule, parameters, pool).
+4. print the registered deployment (name, schedule, upload trigger, parameters, pool).
 
 Exit status 0 when registered, 1 when the API never answered or ``prefect deploy`` failed.
 """
@@ -81,6 +81,9 @@ async def show(name: str = DEPLOYMENT) -> dict:
             "schedules": [f"cron {s.schedule.cron} {s.schedule.timezone} active={s.active}"  # type: ignore[union-attr]
                           for s in d.schedules],
             "concurrency_limit": d.global_concurrency_limit.limit if d.global_concurrency_limit else None,
+            "triggers": [f"{a.name}: {', '.join(sorted(a.trigger.expect))} {a.trigger.posture} within "
+                         f"{a.trigger.within.total_seconds():.0f}s"  # type: ignore[union-attr]
+                         for a in await client.read_resource_related_automations(f"prefect.deployment.{d.id}")],
         }
 
 

@@ -214,7 +214,14 @@ def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
 def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None = None) -> dict:
     """Ingest a campaign's uploads: extract what is new, check everything, publish reports.
 
-    ``dask_address`` (else FORMINTAKE_DASK_ADDRESS): run the extraction batches on that Dask scheduler."""
+    Args:
+        campaign: 申报轮次：上传路径的第一级文件夹，也是配置文件 campaigns/<轮次>.toml 的名字（如 2023）。
+            The round: first folder of the upload keys and the name of its campaign file.
+        full: 是否全部重新提取：true 时重新提取每个上传文件（升级程序或修改轮次配置后使用），申报编号和豁免保留；
+            false 时只处理新增或变化的文件。Re-extract every upload, not only new or changed ones.
+        dask_address: Dask 调度器地址（如 tcp://dask-scheduler:8786），提取任务在该集群上运行；留空则使用
+            FORMINTAKE_DASK_ADDRESS，仍未设置则在本机进程中运行。A Dask scheduler to run extraction on.
+    """
     started = time.perf_counter()
     log = get_run_logger()
     load_campaign(campaign)  # fail fast on a bad configuration

@@ -172,6 +172,26 @@ def cmd_demo(args) -> int:
     return run_demo(out_dir=Path(args.out), console=terminal.console())
 
 
+# --------------------------------------------------------------------------- watch
+
+
+def cmd_watch(args) -> int:
+    from formintake.terminal import configured_prefect_api
+    from formintake.watch import run_watch
+
+    _require_s3()
+    load_campaign(args.campaign)
+    if not configured_prefect_api():
+        raise ConfigError("set PREFECT_API_URL (environment or `prefect config set PREFECT_API_URL=…`): the watcher's "
+                          "events must reach the server whose deployment they trigger")
+    if "FORMINTAKE_LOG_LEVEL" not in os.environ:  # a long-running process says what it does
+        for h in logging.getLogger().handlers:
+            if getattr(h, "_formintake", False) and not isinstance(h, logging.FileHandler):
+                h.setLevel(logging.INFO)
+    return run_watch(args.campaign, interval=args.interval, reconcile=args.reconcile, once=args.once,
+                     listen=not args.no_notifications)
+
+
 # --------------------------------------------------------------------------- samples, waive
 
 
@@ -230,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo-output", help="where to copy the reports (default ./demo-output)")
     d.set_defaults(func=cmd_demo)
 
+    wa = sub.add_parser("watch", help="announce each new upload version as a Prefect event (formintake.upload.created)")
+    wa.add_argument("--campaign", default=camp)
+    wa.add_argument("--interval", type=float, default=10.0, help="seconds between listings when the S3 server "
+                    "has no bucket notifications (default 10)")
+    wa.add_argument("--reconcile", type=float, default=300.0, help="seconds between full listings while following "
+                    "notifications (default 300)")
+    wa.add_argument("--no-notifications", action="store_true", help="always list, never use bucket notifications")
+    wa.add_argument("--once", action="store_true", help="announce what is new now, then exit")
+    wa.set_defaults(func=cmd_watch)
+
     s = sub.add_parser("samples", help="write generated sample forms (the demo batch, or one per defect)")
     s.add_argument("outdir", metavar="OUTDIR")
     kinds = s.add_mutually_exclusive_group()
@@ -258,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
-            raise UsageError("formintake: choose a command (extract, check, run, demo, samples, waive); see --help")
+            raise UsageError("formintake: choose a command (extract, check, run, demo, watch, samples, waive); see --help")
         return args.func(args)
     except (UsageError, ConfigError) as exc:
         print(f"formintake: {exc}" if not str(exc).startswith("formintake") else str(exc), file=sys.stderr)

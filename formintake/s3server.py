@@ -96,7 +96,10 @@ class LocalS3:
 
     def __init__(self, data_dir: Path | str | None = None, *, die_with_parent: bool = True) -> None:
         self._own_dir = data_dir is None  # a temporary directory of ours: removed again by stop()
-        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="formintake-s3-"))
+        # absolute at once: weed runs with the data folder as its working directory, so a relative path
+        # (`python -m formintake.s3server .s3`) would otherwise be resolved twice (.s3/.s3/data)
+        self.data_dir = (Path(data_dir) if data_dir is not None
+                         else Path(tempfile.mkdtemp(prefix="formintake-s3-"))).expanduser().resolve()
         self.die_with_parent = die_with_parent
         self.access_key = ""
         self.secret_key = ""
@@ -110,6 +113,11 @@ class LocalS3:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "weed.log"
+
+    @property
+    def glog_dir(self) -> Path:
+        """SeaweedFS's own rotating log files (glog), which it writes to /tmp unless told otherwise."""
+        return self.data_dir / "logs"
 
     @property
     def config_path(self) -> Path:
@@ -159,6 +167,7 @@ class LocalS3:
         g = _GRPC_OFFSET
         cmd = [
             weed_binary(),
+            f"-logdir={self.glog_dir}",  # a global flag: before the command
             "mini",
             f"-dir={self.store_dir}",
             "-ip=127.0.0.1",
@@ -208,6 +217,7 @@ class LocalS3:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.glog_dir.mkdir(parents=True, exist_ok=True)
         # weed mini remembers its last options here; the command line below is the whole truth
         (self.store_dir / "mini.options").unlink(missing_ok=True)
         self.access_key = "FI" + secrets.token_hex(9).upper()
@@ -367,13 +377,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data_dir", nargs="?", type=Path)
     ap.add_argument("--env-file", type=Path, help="write the FORMINTAKE_S3_* variables (secret included) here")
     args = ap.parse_args(argv)
+    env_file = args.env_file.expanduser().resolve() if args.env_file else None  # relative to where we were started
     s3 = LocalS3(args.data_dir, die_with_parent=True).start()
-    print(f"S3 at http://{s3.endpoint} (started in {s3.start_seconds:.1f}s), log {s3.log_path}")
-    if args.env_file:
-        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    print(f"S3 at http://{s3.endpoint} (started in {s3.start_seconds:.1f}s), log {s3.log_path}", flush=True)
+    if env_file:
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.writelines(f"{k}={v}\n" for k, v in s3.env().items())
-        print(f"environment written to {args.env_file}")
+        print(f"environment written to {env_file}", flush=True)
+    def _stop(signum, frame):  # SIGTERM (systemd, docker, a test) stops it like Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         while s3.running:
             time.sleep(1)

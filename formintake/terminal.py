@@ -56,21 +56,34 @@ def env_overrides(values: dict[str, str]):
                 os.environ[k] = v
 
 
+def configured_prefect_api() -> str | None:
+    """The Prefect API URL as Prefect itself resolves it: environment, then the active profile
+    (``prefect config set PREFECT_API_URL=…``), then ``.env``/``prefect.toml`` — not only the environment."""
+    from prefect.settings import get_current_settings
+
+    return os.environ.get("PREFECT_API_URL") or get_current_settings().api.url or None
+
+
 @contextlib.contextmanager
 def prefect_api(console):
     """Use the configured Prefect API, or Prefect's own temporary local server (ephemeral mode).
 
     The ephemeral server keeps its database in PREFECT_HOME (default ~/.prefect), so the demo's flow
     runs are there to see afterwards with `prefect server start` (UI at http://127.0.0.1:4200).
-    A fresh machine migrates that database on the first start: allow it time.
+    A fresh machine migrates that database on the first start: allow it time. Its telemetry heartbeat
+    is turned off: offline it only fails, and on a fresh SQLite database it raced the migrations
+    ("database is locked") and printed a traceback on a newcomer's first screen.
     """
-    if os.environ.get("PREFECT_API_URL"):
+    url = configured_prefect_api()
+    if url:
+        console.print(f"使用已配置的 Prefect 服务 {url}")
         yield
         return
     console.print("未配置 PREFECT_API_URL：使用 Prefect 临时本地服务（首次启动需初始化数据库，约半分钟）…")
     with env_overrides({"PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
-               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS":
-                   os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")}):
+                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS":
+                            os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")}):
         yield
 
 

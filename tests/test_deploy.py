@@ -76,6 +76,33 @@ def test_schedule_parameters_pool(deployment):
     assert (limit if isinstance(limit, int) else limit["limit"]) == 1
 
 
+def test_description_and_parameter_descriptions(deployment, monkeypatch):
+    """The deployment page and the custom-run form read cleanly: no literal $VARIABLE, every parameter
+    described (Prefect takes the descriptions from the flow docstring's Args)."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    assert "$" not in deployment["description"] and "{{" not in deployment["description"]
+    monkeypatch.chdir(ROOT)
+    props = load_flow_from_entrypoint(deployment["entrypoint"]).parameters.model_dump()["properties"]
+    assert {k: bool(v.get("description")) for k, v in props.items()} == {"campaign": True, "full": True}
+
+
+def test_upload_trigger_debounces(deployment):
+    """One trigger on the watcher's event: a trailing debounce (Proactive, the same event in after and
+    expect), for this campaign only, with the deployment's own parameters."""
+    from pydantic import TypeAdapter
+    from prefect.events.schemas.deployment_triggers import DeploymentTriggerTypes
+
+    (raw,) = deployment["triggers"]
+    trig = TypeAdapter(DeploymentTriggerTypes).validate_python(raw)
+    assert trig.after == trig.expect == {"formintake.upload.created"}
+    assert trig.posture == "Proactive" and trig.threshold == 1
+    assert 10 <= trig.within.total_seconds() <= 120
+    assert trig.match_related.root == {"prefect.resource.id": "formintake.campaign.2023", "prefect.resource.role": "campaign"}
+    assert trig.parameters == deployment["parameters"]
+    assert deployment["schedules"], "the cron stays as the safety net"
+
+
 def test_prefect_accepts_the_yaml():
     """Prefect's own model of prefect.yaml and its schedule parser accept the file."""
     from prefect.cli.deploy._models import PrefectYamlModel
@@ -107,6 +134,9 @@ def test_compose_services(compose):
     assert db_url.startswith("postgresql+asyncpg://") and "@postgres:5432/" in db_url
     init = "\n".join(services["minio-init"]["command"])
     assert "mc version enable" in init
+    assert "s3:ListenBucketNotification" in init  # the watcher follows MinIO's bucket notifications
+    assert services["watcher"]["command"][:2] == ["formintake", "watch"]
+    assert services["watcher"]["environment"] == services["worker"]["environment"]
 
 
 def test_compose_passes_every_config_variable(compose):

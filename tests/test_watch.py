@@ -1,0 +1,204 @@
+"""`formintake watch` and the ingest deployment's trigger, against real parts: SeaweedFS on loopback, a
+real Prefect server with its event and automation services (prefect_test_harness runs the reactive and
+proactive trigger services and the actions service in its server process), `prefect deploy` on
+prefect.yaml, a real process worker. Nobody calls `deployment run`: an upload starts the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from formintake.samples import base_values, build_sample
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parent.parent
+CAMPAIGN = "2023"
+EVENT = "formintake.upload.created"
+
+
+def _env(**extra) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               FORMINTAKE_LOG_LEVEL="INFO", FORMINTAKE_LOG_FILE=os.devnull)
+    env.update(extra)
+    return env
+
+
+def _upload(uploads, n: int, first: int) -> list[str]:
+    keys = []
+    for i in range(n):
+        s = build_sample(base_values("platform", first + i, province="浙江省"), fmt="docx")
+        key = f"{CAMPAIGN}/{s.recommender_path}/{s.name}"
+        uploads.put(key, s.data)
+        keys.append(key)
+    return keys
+
+
+def read_events(bucket: str) -> list[dict]:
+    """formintake.upload.created events of one bucket, as the Prefect API stores them."""
+    from prefect.client.orchestration import get_client
+
+    body = {"filter": {"event": {"name": [EVENT]}, "resource": {"labels": {"formintake.bucket": [bucket]}},
+                       "order": "ASC"}, "limit": 50}
+    with get_client(sync_client=True) as client:
+        resp = client.request("POST", "/events/filter", json=body)
+    return resp.json()["events"]
+
+
+def wait_for(pred, timeout: float, step: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(step)
+
+
+def test_watch_once_announces_each_new_version_once(prefect_api, s3_env):
+    uploads, results = s3_env
+    keys = _upload(uploads, 2, 61)
+    cmd = [sys.executable, "-m", "formintake.cli", "watch", "--campaign", CAMPAIGN, "--once"]
+    first = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads(first.stdout.strip().splitlines()[-1])["announced"] == 2
+    # a restart announces nothing again: what was announced is in the results bucket
+    state = json.loads(results.get(f"state/{CAMPAIGN}/watch.json"))
+    assert len(state["announced"]) == 2
+    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["announced"] == 0
+    # a new version of one key is new
+    uploads.put(keys[0], uploads.get(keys[0]) + b"\0")
+    third = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert json.loads(third.stdout.strip().splitlines()[-1])["announced"] == 1
+
+    events = wait_for(lambda: (lambda ev: ev if len(ev) >= 3 else None)(read_events(uploads.bucket)), 30)
+    assert events and len(events) == 3, events
+    versions = {(v.key, v.version_id, v.etag) for v in uploads.list_versions(f"{CAMPAIGN}/")}
+    seen = set()
+    for e in events:
+        res = e["resource"]
+        assert res["prefect.resource.id"] == f"s3://{uploads.bucket}/{res['formintake.key']}"
+        assert res["formintake.campaign"] == CAMPAIGN
+        seen.add((res["formintake.key"], res["formintake.version-id"], res["formintake.etag"]))
+        (rel,) = e["related"]
+        assert rel["prefect.resource.id"] == f"formintake.campaign.{CAMPAIGN}"
+        assert rel["prefect.resource.role"] == "campaign"
+    assert seen == versions  # one event per object version, with its version id and ETag
+
+
+def test_watch_needs_a_prefect_api(s3_env, tmp_path):
+    env = {k: v for k, v in _env().items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path)  # an empty profile: no API configured anywhere
+    p = subprocess.run([sys.executable, "-m", "formintake.cli", "watch", "--once"], env=env, capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 2 and "PREFECT_API_URL" in p.stderr, p.stderr
+
+
+def _test_prefect_yaml(tmp_path: Path, bucket: str, name: str, pool: str, within: int) -> Path:
+    """prefect.yaml as shipped, for this test: its own deployment/pool name, no cron, the trigger's
+    debounce shortened (the server allows 10 s at least) and matched to this test's bucket."""
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    (dep,) = [d for d in doc["deployments"] if d["name"] == "formintake-ingest-2023"]
+    dep["name"] = name
+    dep["work_pool"]["name"] = pool
+    dep.pop("schedules")
+    (trigger,) = dep["triggers"]
+    assert trigger["posture"] == "Proactive" and trigger["after"] == trigger["expect"] == [EVENT]
+    trigger["within"] = within
+    trigger["match"] = dict(trigger["match"], **{"formintake.bucket": bucket})
+    doc["deployments"] = [dep]
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_an_upload_starts_one_run_by_itself(prefect_api, s3_env, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.workers.process import ProcessWorker
+
+    uploads, results = s3_env
+    tag = uuid.uuid4().hex[:6]
+    pool, name = f"formintake-test-{tag}", f"ingest-trigger-{tag}"
+    prefect_file = _test_prefect_yaml(tmp_path, uploads.bucket, name, pool, within=10)
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process",
+                                               base_job_template=ProcessWorker.get_default_base_job_template()))
+    env = _env(FORMINTAKE_HOME=str(ROOT), PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="1",
+               FORMINTAKE_ISOLATE="0")
+    dep = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all", "--prefect-file",
+                          str(prefect_file)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert dep.returncode == 0, dep.stdout[-3000:] + dep.stderr[-3000:]
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(f"formintake-ingest/{name}")
+        automations = client.read_resource_related_automations(f"prefect.deployment.{deployment.id}")
+    assert len(automations) == 1 and automations[0].trigger.posture == "Proactive"
+    # what the UI's custom-run form shows: every parameter described; no unexpanded variable
+    props = deployment.parameter_openapi_schema["properties"]
+    assert set(props) == {"campaign", "full"} and all(p.get("description") for p in props.values()), props
+    assert "申报轮次" in props["campaign"]["description"] and "重新提取" in props["full"]["description"]
+    assert "$" not in deployment.description and "FORMINTAKE_UPLOADS_BUCKET" in deployment.description
+
+    procs: dict[str, subprocess.Popen] = {}
+    logs = {k: tmp_path / f"{k}.log" for k in ("worker", "watch")}
+    try:
+        procs["worker"] = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool,
+                                            "--type", "process"], cwd=tmp_path, env=env,
+                                           stdout=logs["worker"].open("wb"), stderr=subprocess.STDOUT)
+        procs["watch"] = subprocess.Popen([sys.executable, "-m", "formintake.cli", "watch", "--campaign", CAMPAIGN,
+                                           "--interval", "1"], cwd=tmp_path, env=env,
+                                          stdout=logs["watch"].open("wb"), stderr=subprocess.STDOUT)
+        # a burst: three uploads a moment apart
+        for i in range(3):
+            _upload(uploads, 1, 71 + i)
+            time.sleep(0.5)
+
+        def runs():
+            with get_client(sync_client=True) as client:
+                return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
+
+        def finished():
+            rs = runs()
+            return rs if rs and all(r.state and r.state.is_final() for r in rs) else None
+
+        done = wait_for(finished, 150, step=1)
+        assert done, (f"no completed flow run; runs: {[(r.name, r.state_name) for r in runs()]}\n"
+                      + "\n".join(f"--- {k}\n{p.read_text(errors='replace')[-3000:]}" for k, p in logs.items()))
+        assert len(done) == 1, [(r.name, r.state_name) for r in done]  # the burst started one run
+        (run,) = done
+        assert run.state.is_completed(), run.state
+        assert run.parameters == {"campaign": CAMPAIGN, "full": False}
+        records = [json.loads(line) for line in results.get(f"records/{CAMPAIGN}/applications.jsonl").splitlines()]
+        assert len(records) == 3
+
+        # one SIGTERM stops the watcher cleanly
+        procs["watch"].send_signal(signal.SIGTERM)
+        assert procs["watch"].wait(20) == 0
+        text = logs["watch"].read_text(encoding="utf-8", errors="replace")
+        assert "bucket notifications not available" in text and "NotImplemented" in text  # SeaweedFS: listing
+        assert text.count(f"announced {EVENT}") == 3
+        assert "Traceback" not in text
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        with get_client(sync_client=True) as client:
+            client.delete_deployment(deployment.id)
