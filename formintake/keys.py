@@ -6,6 +6,7 @@
     state/<campaign>/findings/<run_id>.json   each run's findings, for the next run's new/resolved marks
     state/<campaign>/waivers.json             reviewers' waivers
     state/<campaign>/records-index.json       sha256 of each records/ file as last written
+    state/<campaign>/watch.json               what `formintake watch` has announced as Prefect events
     records/<campaign>/<application_id>.json  the current record of every application
     records/<campaign>/applications.*         all records as jsonl / csv / xlsx
     reports/<campaign>/<run_id>/exceptions.*  one run's reports
@@ -50,6 +51,11 @@ class ResultKeys:
     @property
     def waivers(self) -> str:
         return f"state/{self.campaign}/waivers.json"
+
+    @property
+    def watch_state(self) -> str:
+        """What `formintake watch` has announced (version ids as in versions_prefix)."""
+        return f"state/{self.campaign}/watch.json"
 
     def record(self, application_id: str) -> str:
         return f"records/{self.campaign}/{application_id}.json"

@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from formintake.keys import ResultKeys
 from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
 
@@ -114,21 +115,19 @@ class Watcher:
 
     @property
     def state_key(self) -> str:
-        return f"state/{self.campaign}/watch.json"
+        return ResultKeys(self.campaign).watch_state
 
     # -- state -------------------------------------------------------------------------------------
     def load_state(self) -> str:
         """Read what was announced before; on a first start, seed it with what the pipeline processed."""
-        from formintake.pipeline import Layout
-
         try:
             doc = json.loads(self.results.get(self.state_key))
             self.announced = dict(doc.get("announced", {}))
             return f"{len(self.announced)} versions announced before (s3://{self.results.bucket}/{self.state_key})"
         except KeyError:
             pass
-        layout = Layout(self.campaign)
-        processed = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in self.results.list_keys(layout.versions_prefix)]
+        prefix = ResultKeys(self.campaign).versions_prefix
+        processed = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in self.results.list_keys(prefix)]
         self.announced = {vid: "processed before the watcher started" for vid in processed}
         return f"first start: {len(processed)} versions already processed by the pipeline are not announced"
 
