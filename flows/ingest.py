@@ -22,7 +22,8 @@ from formintake.config import dask_address as config_dask_address
 from formintake.config import load_campaign, s3_settings
 from formintake.keys import ResultKeys
 from formintake.logging_setup import install_mask_filter
-from formintake.reports.masking import PERSONAL_FIELDS, mask_finding_value, mask_for_record, mask_pii
+from formintake.reports.artifacts import NO_FINDINGS, findings_table
+from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, make_client, make_presign_client
@@ -123,28 +124,6 @@ def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, proces
                            started=started, bucket=settings.uploads_bucket, started_at=started_at)
 
 
-def findings_table(records) -> list[dict]:
-    """The findings artifact's rows: personal data masked by field (a malformed phone or e-mail is still
-    personal) and by pattern; the reviewers' own files keep everything."""
-    rows = []
-    for r in records:
-        for f in r.findings:
-            personal = [(str(f.value), f.field)] if f.field in PERSONAL_FIELDS and f.value is not None else []
-            rows.append({
-                "推荐单位": mask_for_record(r.recommender_unit or r.recommender_path or "", r),
-                "申报单位": mask_for_record(r.fields.get("applicant_name") or "", r),
-                "文件": mask_for_record(r.source.key, r),
-                "规则": f.code,
-                "严重程度": f.severity,
-                "字段": f.field,
-                "填写值": mask_finding_value(f, r),
-                "说明": mask_for_record(f.message, r, personal),
-                "变化": f.change or "",
-                "豁免": "是" if f.waiver else "",
-            })
-    return rows
-
-
 def _extract_all(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, dask_address: str | None):
     """Map batches of the new versions over a task runner: Prefect's thread pool in front of the local
     extraction pool (every core), or a Dask cluster when an address is given. Yields version docs."""
@@ -202,8 +181,8 @@ def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
     key = f"formintake-{campaign_id}".lower()
     create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",
                              description=f"formintake {campaign_id} run {result.run_id}")
-    rows = findings_table(result.records)
-    create_table_artifact(table=rows or [{"说明": "没有发现问题"}], key=f"{key}-findings",
+    rows = findings_table(result.records)  # resolved findings too, marked 已解决
+    create_table_artifact(table=rows or NO_FINDINGS, key=f"{key}-findings",
                           description=f"Findings of run {result.run_id} (personal data masked)")
     url = results.url(result.report_keys["exceptions.html"])
     create_link_artifact(link=url, link_text=f"异常报告 exceptions.html ({result.run_id})", key=f"{key}-report",

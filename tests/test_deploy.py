@@ -97,6 +97,8 @@ def test_upload_trigger_debounces(deployment):
     trig = TypeAdapter(DeploymentTriggerTypes).validate_python(raw)
     assert trig.after == trig.expect == {"formintake.upload.created"}
     assert trig.posture == "Proactive" and trig.threshold == 1
+    # windows opened only by uploads (without for_each Prefect opens one every `within`: a run a minute)
+    assert trig.for_each == {"formintake.campaign"}
     assert 10 <= trig.within.total_seconds() <= 120
     assert trig.match_related.root == {"prefect.resource.id": "formintake.campaign.2023", "prefect.resource.role": "campaign"}
     assert trig.parameters == deployment["parameters"]

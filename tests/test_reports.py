@@ -406,3 +406,33 @@ def test_mask_pii_mixed_and_none():
     s = mask_pii("联系人张三 13812341234，zhangsan@example.com，身份证110101199003071234")
     assert s == "联系人张三 138****1234，z***@example.com，身份证1101**********1234"
     assert mask_pii(13812341234) == "138****1234"
+
+
+# ------------------------------------------------------------------------------------ Prefect artifacts
+
+
+def test_summary_markdown_times_in_the_campaigns_zone():
+    md = summary_markdown(make_input())  # generated 2026-11-27T14:05:01 UTC
+    assert "生成于 2026-11-27 22:05:01（北京时间）" in md
+    assert "T14:05" not in md and "+00:00" not in md
+
+
+def test_findings_artifact_is_narrow_chinese_and_lists_resolved():
+    from formintake.reports.artifacts import WIDTH, findings_table
+
+    inp = make_input()
+    rows = findings_table(inp.records)
+    assert len(rows) == 10  # 9 findings + 1 resolved
+    assert list(rows[0]) == ["推荐单位", "申报单位", "规则", "严重程度", "字段", "填写值", "说明", "变化", "豁免"]
+    assert {r["严重程度"] for r in rows} == {"错误", "警告", "提示"}
+    assert {r["变化"] for r in rows} == {"新增", "持续", "已解决"}
+    resolved = [r for r in rows if r["变化"] == "已解决"]
+    assert len(resolved) == 1 and resolved[0]["字段"] == "电子邮箱" and rows[-1] is resolved[0]
+    by_code = {r["规则"].split()[-1]: r for r in rows}
+    mau = by_code["PLATFORM_MAU_BELOW_100M"]
+    assert mau["规则"] != "PLATFORM_MAU_BELOW_100M" and mau["字段"] != "mau_prev_avg"  # title + code, Chinese label
+    assert "contact_phone" not in str(rows) and "1381234" not in str(rows)  # label, value masked
+    for r in rows:
+        assert len(r["说明"]) <= WIDTH["message"] and len(r["申报单位"]) <= WIDTH["applicant"]
+    long = [r for r in rows if r["说明"].endswith("…")]
+    assert all(len(r["说明"]) == WIDTH["message"] for r in long)

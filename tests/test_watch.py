@@ -178,6 +178,9 @@ def test_an_upload_starts_one_run_by_itself(prefect_api, s3_env, tmp_path):
         assert done, (f"no completed flow run; runs: {[(r.name, r.state_name) for r in runs()]}\n"
                       + "\n".join(f"--- {k}\n{p.read_text(errors='replace')[-3000:]}" for k, p in logs.items()))
         assert len(done) == 1, [(r.name, r.state_name) for r in done]  # the burst started one run
+        # and nothing more comes without a new upload (a window and a proactive evaluation later)
+        time.sleep(10 + 7)
+        assert len(runs()) == 1, [(r.name, r.state_name) for r in runs()]
         (run,) = done
         assert run.state.is_completed(), run.state
         assert run.parameters == {"campaign": CAMPAIGN, "full": False}

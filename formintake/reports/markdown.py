@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import STATUS_SHORT_ZH, STATUS_TILES, ReportInput, quota_cities, quota_units, stats_text, summarize
+from .common import STATUS_SHORT_ZH, STATUS_TILES, ReportInput, local_time, quota_cities, quota_units, stats_text, summarize
 from .masking import mask_pii
 
 
@@ -15,7 +15,9 @@ def summary_markdown(inp: ReportInput, *, max_rules: int = 12) -> str:
     out = [
         f"## {inp.campaign.name} 申报材料异常报告",
         "",
-        f"运行 `{inp.run_id}` · 生成于 {inp.generated_at}"
+        # the campaign's time zone, as in the run names and the report (never UTC ISO for a person)
+        f"运行 `{inp.run_id}` · 生成于 {local_time(inp.generated_at, inp.campaign.timezone)}"
+        f"（{'北京时间' if inp.campaign.timezone == 'Asia/Shanghai' else inp.campaign.timezone}）"
         + (f" · 上次运行 `{inp.previous_run_id}`" if inp.previous_run_id else ""),
         "",
         "| 状态 | 数量 |",
