@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 
 from formintake.settings import load_settings
@@ -82,9 +83,8 @@ def setup_logging() -> None:
     handler._formintake = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     # every console handler (ours and Prefect's) prints an exception as one line
-    for h in root.handlers:
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) \
-                and not isinstance(h.formatter, ShortTracebacks):
+    for h in root.handlers:  # (not pytest's capture handlers: they are no console)
+        if getattr(h, "stream", None) in (sys.stderr, sys.stdout) and not isinstance(h.formatter, ShortTracebacks):
             h.setFormatter(ShortTracebacks(h.formatter, str(path)))
     if file_handler is not None:
         file_handler.setLevel(logging.INFO)
