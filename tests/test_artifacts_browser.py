@@ -120,7 +120,7 @@ def test_findings_table_columns_all_start_on_screen(prefect_ui, artifacts, page,
                 Math.round(th.getBoundingClientRect().left)])};
     }""")
     heads = dict(geo["heads"])
-    assert list(heads) == ["严重程度", "变化", "推荐单位", "申报单位", "规则", "字段", "填写值", "说明"]
+    assert list(heads) == ["严重程度", "变化", "申报单位", "规则", "字段", "填写值", "说明"]
     late = {h: left for h, left in heads.items() if left >= geo["right"] - 40}
     assert not late, f"columns starting beyond the visible width {geo['right']} px: {late} (all: {heads})"
     body = page.inner_text("table")

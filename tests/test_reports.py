@@ -423,8 +423,8 @@ def test_findings_artifact_is_narrow_chinese_and_lists_resolved():
     inp = make_input()
     rows = findings_table(inp.records)
     assert len(rows) == 10  # 9 findings + 1 resolved
-    assert list(rows[0]) == ["严重程度", "变化", "推荐单位", "申报单位", "规则", "字段", "填写值", "说明"]
-    assert {r["严重程度"] for r in rows} == {"错误", "警告", "警告·已豁免", "提示"}
+    assert list(rows[0]) == ["严重程度", "变化", "申报单位", "规则", "字段", "填写值", "说明"]
+    assert {r["严重程度"] for r in rows} == {"错误", "警告", "警告·豁免", "提示"}
     assert {r["变化"] for r in rows} == {"新增", "持续", "已解决"}
     resolved = [r for r in rows if r["变化"] == "已解决"]
     assert len(resolved) == 1 and resolved[0]["字段"] == "电子邮箱" and rows[-1] is resolved[0]
