@@ -186,8 +186,15 @@ class Watcher:
     def run(self, stop: threading.Event, *, interval: float = 10.0, reconcile: float = 300.0,
             listen: bool = True) -> None:
         """Until ``stop`` is set: catch up, then follow notifications (or list every ``interval`` s)."""
-        log.info("watching s3://%s/%s: %s", self.uploads.bucket, self.prefix, self.load_state())
-        self.catch_up()
+        while not stop.is_set():  # S3 or Prefect not up yet (a container started first): keep trying
+            try:
+                log.info("watching s3://%s/%s: %s", self.uploads.bucket, self.prefix, self.load_state())
+                self.catch_up()
+                break
+            except Exception as exc:  # noqa: BLE001
+                log.warning("cannot start watching yet, trying again in %.0f s: %s: %s", interval,
+                            type(exc).__name__, mask_pii(str(exc)))
+                stop.wait(interval)
         keys: queue.Queue = queue.Queue()
         self.mode = MODE_POLL
         if listen:
