@@ -23,7 +23,7 @@ from formintake.config import load_campaign, s3_settings
 from formintake.keys import ResultKeys
 from formintake.logging_setup import install_mask_filter
 from formintake.reports.artifacts import NO_FINDINGS, findings_table
-from formintake.reports.masking import mask_pii
+from formintake.reports.masking import mask_for_record, mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, make_client, make_presign_client
