@@ -70,6 +70,8 @@ def artifacts(prefect_ui):
     from prefect import flow
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
     from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from formintake.reports.artifacts import findings_table
@@ -83,6 +85,11 @@ def artifacts(prefect_ui):
 
     with temporary_settings({PREFECT_API_URL: f"{prefect_ui}/api"}):
         publish()
+        # send this run's queued logs and events to THIS server while it is up: left queued, they would
+        # be retried against it after it stops, and the session's prefect_test_harness would wait for
+        # them forever when it drains the same workers at teardown
+        APILogWorker.drain_all()
+        EventsWorker.drain_all()
         with get_client(sync_client=True) as client:
             return {a.key: a for a in client.read_artifacts()}
 
