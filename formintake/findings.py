@@ -100,6 +100,9 @@ RULES: dict[str, Rule] = _catalogue(
     Rule("FORM_UNRECOGNIZED", _E, "intake", None, "不是本次申报书模板"),
     Rule("FORM_DIRECTION_AMBIGUOUS", _E, "intake", None, "无法确定申报方向或方向前后不一致"),
     Rule("FILE_NAME_ENCODING", _I, "intake", None, "文件名不是UTF-8编码，已按GBK/GB18030解码"),
+    # not in rules.md: a listed name no request can reach (control characters a server lists as U+FFFD
+    # with the real name gone, or a "."/".." path segment): the name's fault, not ours, so not retried
+    Rule("FILE_NAME_UNREADABLE", _E, "intake", None, "文件名无法用于读取（控制字符或“..”路径段），未读取"),
     Rule("FILE_NOT_REGULAR", _E, "intake", None, "不是普通文件（指向上传目录之外的链接、失效链接、设备或管道），未读取"),
     # our own failure, not the applicant's: logged with its traceback, never waivable, retried on the next run
     Rule("INTERNAL_ERROR", _E, "intake", None, "系统处理出错（非申报单位原因），将在下次运行时重试"),

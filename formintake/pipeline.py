@@ -37,7 +37,8 @@ from formintake.steps.compare import compare_with_previous
 from formintake.steps.judge import judge
 from formintake.steps.link import application_id_for, link_versions, records_of
 from formintake.steps.publish import dumps, publish
-from formintake.storage.base import ObjectStore, ObjectTooLarge, ObjectVersion
+from formintake.storage.base import (NAME_CONTROL, NAME_DOT_SEGMENT, ObjectStore, ObjectTooLarge, ObjectVersion,
+                                     UnreachableName, as_listed_in_xml)
 from formintake.storage.s3 import is_transient
 from formintake.validators.recommenders import recommending
 from formintake.findings import make_finding
@@ -70,7 +71,8 @@ def version_id_of(v: ObjectVersion) -> str:
 def recommender_of_key(key: str, uploads_prefix: str) -> str | None:
     """``2023/江苏省/x.docx`` -> ``江苏省`` (the folder the upload was filed under)."""
     rel = key[len(uploads_prefix):] if key.startswith(uploads_prefix) else key
-    parts = PurePosixPath(rel).parts
+    # the folders as written, empty and "." segments skipped (``2023//江苏省/x``, ``2023/./江苏省/x`` on AWS)
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
     return parts[0] if len(parts) >= 2 else None
 
 
@@ -219,6 +221,19 @@ def internal_error_finding(what: str, exc: BaseException) -> Finding:
                         message_en=f"{what}: {type(exc).__name__}: {exc}"[:300])
 
 
+_NAME_LOST_ZH = {
+    NAME_CONTROL: "文件名含控制字符，存储服务列出时以“\ufffd”代替且找不到原名",
+    NAME_DOT_SEGMENT: "文件路径含“.”或“..”段，存储接口无法按此名称读取",
+}
+
+
+def _name_unreadable(filename: str, key: str, reason: str) -> ExtractedForm:
+    """FILE_NAME_UNREADABLE: the upload's name (not its content, not our code) keeps it from being read."""
+    why = _NAME_LOST_ZH.get(reason, "文件名无法用于读取")
+    return _unread_form(filename, "FILE_NAME_UNREADABLE", f"{why}（“{key}”），未读取；请改用普通文件名后重新上传",
+                        f"{reason} ({key!r}); not read", value=key)
+
+
 def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, filename: str
                  ) -> tuple[bytes | None, ExtractedForm | None]:
     """The upload's bytes, or (None, a form saying why they were not read). Never more than the size
@@ -235,12 +250,16 @@ def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, fil
         return None, _unread_form(filename, "FILE_NOT_REGULAR",
                                   "不是普通文件（指向上传目录之外的链接、失效链接、设备或管道），未读取",
                                   f"not a regular file ({v.not_regular}); not read")
+    if v.name_lost:  # listed under a name no request can reach: the name's fault, not ours (not retried)
+        return None, _name_unreadable(filename, v.key, v.name_lost)
     if v.size is not None and v.size > limit:
         return None, too_large(v.size)
     try:
         return uploads.get(v.key, v.version_id, max_bytes=limit), None
     except ObjectTooLarge as exc:
         return None, too_large(exc.size)
+    except UnreachableName as exc:
+        return None, _name_unreadable(filename, v.key, exc.reason)
     except Exception as exc:  # listed but unreadable (vanished, refused): a record that says so, retried
         if is_transient(exc):
             raise  # the task's storage retries
@@ -248,6 +267,21 @@ def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, fil
         form = ExtractedForm(source=filename)
         form.intake_findings.append(internal_error_finding("读取上传文件失败", exc))
         return None, form
+
+
+def _name_findings(v: ObjectVersion) -> list[Finding]:
+    """FILE_NAME_ENCODING (info) for a name that had to be decoded: GBK bytes in a local folder, or a key
+    with control characters that the server listed with U+FFFD and whose real name was recovered."""
+    if v.key_bytes_hex:
+        return [make_finding("FILE_NAME_ENCODING", value=v.key, message=f"文件名不是UTF-8编码，已按GBK/GB18030解码为“{v.key}”",
+                             message_en=f"the file name was not UTF-8 (bytes {v.key_bytes_hex}); decoded as GB18030")]
+    if v.listed_as and not v.name_lost:
+        codes = "、".join(sorted({f"U+{ord(c):04X}" for c in v.key if as_listed_in_xml(c) == "\ufffd"}))
+        return [make_finding("FILE_NAME_ENCODING", value=v.key,
+                             message=f"文件名含控制字符（{codes}），存储服务列出时显示为“{v.listed_as}”；已按原文件名读取",
+                             message_en=f"the name holds control characters ({codes}); the server lists it as "
+                                        f"{v.listed_as!r}; read by its real name")]
+    return []
 
 
 def process_version(uploads: ObjectStore, results: ObjectStore, v: ObjectVersion, campaign: Campaign, *,
@@ -337,10 +371,8 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
                 form = form_of(out, filename, timeout_s)
                 record = build_record(form, _rules(form, campaign, source.recommender_path, source.uploaded_at),
                                       source, campaign)
-            if v.key_bytes_hex and reused_from is None:
-                record.findings.append(make_finding(
-                    "FILE_NAME_ENCODING", value=v.key, message=f"文件名不是UTF-8编码，已按GBK/GB18030解码为“{v.key}”",
-                    message_en=f"the file name was not UTF-8 (bytes {v.key_bytes_hex}); decoded as GB18030"))
+            if reused_from is None:
+                record.findings.extend(_name_findings(v))
             prev = previous.get(vid)
             doc = VersionDoc(
                 vid=vid,

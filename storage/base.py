@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
+
+
+# characters XML 1.0 cannot carry: a listing that is not URL-encoded shows each of them as U+FFFD
+# (Go's encoding/xml, SeaweedFS); tab, LF and CR are allowed
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def as_listed_in_xml(name: str) -> str:
+    """``name`` as a listing that is not URL-encoded shows it (each non-XML character -> U+FFFD)."""
+    return _NOT_XML.sub("\ufffd", name)
 
 
 @dataclass(frozen=True)
@@ -18,6 +29,31 @@ class ObjectVersion:
     key_bytes_hex: str | None = None
     # why this entry is not read (a local link leaving the folder, a dangling link, a device, a pipe)
     not_regular: str | None = None
+    # the name as the server's version listing showed it, when that is not the object's name: characters
+    # XML 1.0 cannot carry (control characters) come back as U+FFFD from a server that ignores
+    # encoding-type=url there (SeaweedFS). ``key`` is then the real name, recovered from the URL-encoded
+    # object listing; when it could not be recovered ``key`` stays the listed name (``name_lost``).
+    listed_as: str | None = None
+    # why no request can reach the object by ``key`` (NAME_CONTROL, NAME_DOT_SEGMENT), else None
+    name_lost: str | None = None
+
+
+NAME_CONTROL = "control characters listed as U+FFFD, the real name not found"
+NAME_DOT_SEGMENT = "a '.' or '..' path segment, which the S3 client cannot address"
+
+
+class UnreachableName(Exception):
+    """``get`` was asked for a name no request can reach (``reason``: NAME_CONTROL, NAME_DOT_SEGMENT)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key!r}: {reason}")
+        self.key, self.reason = key, reason
+
+
+def has_dot_segment(key: str) -> bool:
+    """``a/../b``, ``./x``, ``a/.``: names S3 servers like AWS hold but a path-cleaning client or server
+    cannot address (the minio SDK refuses them; SeaweedFS and MinIO refuse to store them)."""
+    return any(seg in (".", "..") for seg in key.split("/"))
 
 
 class ObjectTooLarge(Exception):

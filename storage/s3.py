@@ -10,6 +10,7 @@ Credentials are never logged: neither :class:`S3Store` nor the settings show the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -17,17 +18,19 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Object
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 from formintake.config import ConfigError, S3Settings
-from formintake.storage.base import ObjectTooLarge, ObjectVersion
+from formintake.storage.base import (NAME_CONTROL, NAME_DOT_SEGMENT, ObjectTooLarge, ObjectVersion, UnreachableName,
+                                     as_listed_in_xml, has_dot_segment)
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +244,7 @@ class S3Store:
 
     # helpers
     def _full(self, key: str) -> str:
-        key = key.lstrip("/")
+        # as given: ``/x`` and ``x`` are two objects on servers that keep a leading slash (AWS)
         if not key:
             raise ValueError("empty object key")
         return self.prefix + key
@@ -285,6 +288,10 @@ class S3Store:
             lambda: list(self.client.list_objects(self.bucket, prefix=full or None, recursive=True, include_version=True)),
             f"list versions {self.bucket}/{full}",
         )
+        return self.versions_of(objs)
+
+    def versions_of(self, objs: Iterable[Object]) -> list[ObjectVersion]:
+        """The ObjectVersions of a version listing as the SDK parsed it (in the server's order)."""
         rows: list[tuple[str, str, int, ObjectVersion]] = []
         for pos, o in enumerate(objs):
             if o.is_delete_marker or o.is_dir or not o.object_name or o.object_name.endswith("/"):
@@ -296,16 +303,76 @@ class S3Store:
                 size=int(o.size or 0),
                 last_modified=_iso_utc(o.last_modified),
                 is_latest=_truthy(o.is_latest) if o.version_id else True,
+                name_lost=NAME_DOT_SEGMENT if has_dot_segment(o.object_name) else None,
             )
             # S3 lists a key's versions newest first; -pos breaks ties of equal timestamps the same way
             rows.append((v.key, v.last_modified, -pos, v))
+        if any("\ufffd" in r[0] for r in rows):
+            rows = self._recover_names(rows)
         rows.sort(key=lambda r: r[:3])
         return [r[3] for r in rows]
 
+    def _recover_names(self, rows: list[tuple[str, str, int, ObjectVersion]]) -> list[tuple[str, str, int, ObjectVersion]]:
+        """Give back their real names to versions listed with U+FFFD in the key.
+
+        SeaweedFS's version listing ignores encoding-type=url, so a key with a control character (a name
+        as an applicant or an unzip tool made it) is listed with U+FFFD in its place, and no request
+        reaches the object by that name. Its object listing (ListObjectsV2) does URL-encode keys (the SDK
+        decodes them): a real key listed there whose XML rendering is the listed name is the name. Several
+        such keys (``a\x01`` and ``a\x02``) are told apart by asking each for the version. A version
+        no object listing shows (its key deleted since) keeps the listed name, marked ``name_lost``. Each
+        candidate is confirmed by a HEAD of that version: the cost is paid only for such keys.
+        """
+        listed = {r[0] for r in rows if "\ufffd" in r[0]}
+        real: dict[str, set[str]] = {}
+        scanned: list[str] = []
+        for prefix in sorted({self.prefix + k[: k.index("\ufffd")] for k in listed}):
+            if any(prefix.startswith(p) for p in scanned):
+                continue
+            scanned.append(prefix)
+            objs = self._retry(
+                lambda p=prefix: list(self.client.list_objects(self.bucket, prefix=p or None, recursive=True)),
+                f"list {self.bucket}/{prefix} (names)",
+            )
+            for o in objs:
+                if o.object_name and not o.is_dir:
+                    name = self._rel(o.object_name)
+                    if as_listed_in_xml(name) in listed:
+                        real.setdefault(as_listed_in_xml(name), set()).add(name)
+        out = []
+        for key, when, pos, v in rows:
+            if key in listed:
+                name = self._which(sorted(real.get(key, ())), v)
+                if name != key:  # (a name that really holds U+FFFD is listed as it is)
+                    v = dataclasses.replace(v, key=name or key, listed_as=key, name_lost=None if name else NAME_CONTROL)
+                if name is None:
+                    log.warning("the server lists %r (version %s) under a name no request can reach", key, v.version_id)
+            out.append((v.key, when, pos, v))
+        return out
+
+    def _which(self, names: list[str], v: ObjectVersion) -> str | None:
+        """The one of ``names`` that holds version ``v`` (asked by HEAD, so a version of a deleted key is
+        never given the name of another key that shares its listed form), else None."""
+        hits = []
+        for name in names:
+            try:
+                st = self._retry(lambda n=name: self.client.stat_object(self.bucket, self._full(n), version_id=v.version_id),
+                                 f"stat {self.bucket}/{name}")
+            except S3Error as exc:
+                if _is_absent(exc) or exc.code in ("InvalidArgument", "BadRequest"):
+                    continue
+                raise
+            if v.etag is None or (st.etag or "").strip('"') == v.etag:
+                hits.append(name)
+        return hits[0] if len(hits) == 1 else None
+
     def get(self, key: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
         """The object's bytes; with ``max_bytes``, never more than that is read (ObjectTooLarge): the
-        Content-Length decides first, then the stream is cut at ``max_bytes`` + 1."""
+        Content-Length decides first, then the stream is cut at ``max_bytes`` + 1. A name with a ``.``/``..``
+        segment (which AWS may list) raises UnreachableName: the SDK cannot address it."""
         name = self._full(key)
+        if has_dot_segment(name):
+            raise UnreachableName(key, NAME_DOT_SEGMENT)
 
         def fetch() -> bytes:
             resp = self.client.get_object(self.bucket, name, version_id=version_id or None)

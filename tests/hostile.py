@@ -114,15 +114,19 @@ def long_key(prefix: str, nbytes: int = 1024) -> str:
 def upload_s3_batch(store, prefix: str = "2023/") -> dict[str, str]:
     """The S3 key classes: backslashes, control characters, U+2028, percent-escapes, a 1,024-byte key.
 
-    (A key with ``..`` / ``.`` segments cannot be written through the minio SDK nor stored by SeaweedFS,
-    so it cannot reach this pipeline from that server; see docs/decisions.md.)"""
+    Keys with control characters: a good form (accepted, FILE_NAME_ENCODING info: SeaweedFS lists it with
+    U+FFFD and the store recovers the name), a broken file, and one whose key was deleted since (only
+    its old version is listed, under a name no request reaches: FILE_NAME_UNREADABLE, keyed here by the
+    listed name). (A key with ``..`` / ``.`` segments cannot be written through the minio SDK nor stored
+    by SeaweedFS, so it cannot reach this pipeline from that server; see docs/decisions.md.)"""
     expect: dict[str, str] = {}
-    g0, g1 = _good(0), _good(1, fmt="pdf")
+    g0, g1, g3 = _good(0), _good(1, fmt="pdf"), _good(3)
     items = [
         (f"{prefix}{g0.path}", g0.data, "accepted"),
         (f"{prefix}{g1.recommender_path}/申报材料\\{g1.name}", g1.data, "accepted"),
         (long_key(f"{prefix}{_good(2).recommender_path}/"), _good(2).data, "accepted"),
-        (f"{prefix}未知单位\x01/a.docx", b"PK\x03\x04 broken", None),
+        (f"{prefix}{g3.recommender_path}/申报书\x01{g3.name}", g3.data, "accepted"),
+        (f"{prefix}未知单位\x01/a.docx", b"PK\x03\x04 broken", "FILE_NAME_ENCODING"),
         (f"{prefix}tab\t单位/b.docx", b"PK\x03\x04 broken", "FILE_CORRUPT"),
         (f"{prefix}\u2028/c.pdf", b"%PDF-1.4\n%%EOF", "FILE_CORRUPT"),
         (f"{prefix}a/%2e%2e/d.docx", b"\x00" * 64, "FILE_UNSUPPORTED_TYPE"),
@@ -137,4 +141,8 @@ def upload_s3_batch(store, prefix: str = "2023/") -> dict[str, str]:
         except Exception:  # the server refuses to hold such a key: it can never be an upload there
             continue
         expect[key] = code
+    gone = f"{prefix}{g0.recommender_path}/旧稿\x02.docx"
+    store.put(gone, g0.data)
+    store.delete(gone)
+    expect[gone.replace("\x02", "\ufffd")] = "FILE_NAME_UNREADABLE"
     return expect

@@ -16,6 +16,7 @@ from minio.error import S3Error
 from formintake.s3server import LocalS3
 from formintake.storage import LocalStore, ObjectVersion, S3Store, is_transient, retrying
 from formintake.storage.s3 import from_settings, make_client
+from formintake.storage.base import NAME_CONTROL
 
 KEY = "2023/江苏省/南京 某某科技 有限公司 申报书（修订版）.docx"
 
@@ -130,6 +131,36 @@ def test_delete_markers_excluded(s3_buckets):
     assert uploads.list_keys() == []
     assert not uploads.exists(KEY)
     assert uploads.get(KEY, versions[0].version_id) == b"v1"
+
+
+@pytest.mark.integration
+def test_control_character_keys_listed_by_their_real_names(s3_buckets):
+    """SeaweedFS lists a key with a control character with U+FFFD in its place (its version listing
+    ignores encoding-type=url): the store gives the versions back their real names, tells apart two keys
+    that list alike, and marks the version whose key is gone (no request can reach it by the listed name)."""
+    uploads, _ = s3_buckets
+    uploads.put("2023/x\x01.docx", b"one")
+    uploads.put("2023/x\x02.docx", b"two")
+    uploads.put("2023/x\x02.docx", b"two, again")
+    uploads.put("2023/gone\x03.docx", b"three")
+    uploads.delete("2023/gone\x03.docx")
+    uploads.put("2023/real\ufffd.docx", b"a name that holds U+FFFD itself")
+    uploads.put("2023/del\x7f.docx", b"DEL is allowed in XML")
+    raw = {o.object_name for o in uploads.client.list_objects(uploads.bucket, recursive=True, include_version=True)}
+    assert "2023/x\ufffd.docx" in raw  # the server's own listing: what this test is about
+
+    got = [(v.key, v.listed_as, v.name_lost, v.is_latest) for v in uploads.list_versions("2023/")]
+    assert got == [
+        ("2023/del\x7f.docx", None, None, True),
+        ("2023/gone\ufffd.docx", "2023/gone\ufffd.docx", NAME_CONTROL, False),
+        ("2023/real\ufffd.docx", None, None, True),
+        ("2023/x\x01.docx", "2023/x\ufffd.docx", None, True),
+        ("2023/x\x02.docx", "2023/x\ufffd.docx", None, False),
+        ("2023/x\x02.docx", "2023/x\ufffd.docx", None, True),
+    ]
+    readable = [v for v in uploads.list_versions("2023/") if not v.name_lost]
+    assert [uploads.get(v.key, v.version_id) for v in readable] == [
+        b"DEL is allowed in XML", b"a name that holds U+FFFD itself", b"one", b"two", b"two, again"]
 
 
 @pytest.mark.integration
