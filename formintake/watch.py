@@ -3,9 +3,19 @@
     formintake watch [--campaign 2023]
 
 The event is ``formintake.upload.created`` (outputs.md), its resource ``s3://<bucket>/<key>`` with the
-labels ``formintake.bucket``, ``formintake.key``, ``formintake.version-id``, ``formintake.etag``,
-``formintake.campaign``; its related resource the campaign (``formintake.campaign.<id>``, role
-``campaign``). The ingest deployment's trigger (prefect.yaml) turns a burst of them into one run.
+labels ``formintake.bucket``, ``formintake.key``, ``formintake.key-id``, ``formintake.version-id``,
+``formintake.etag``, ``formintake.campaign``; its related resource the campaign
+(``formintake.campaign.<id>``, role ``campaign``). The ingest deployment's trigger (prefect.yaml) turns a
+burst of them into one run.
+
+**What Prefect shows is masked.** File names may carry a phone or ID number, and everything in an event
+(resource id, name, labels) is shown to anyone who can open Prefect's event feed. So the key appears only
+masked (``mask_pii``: ``138****5678``) in the resource id, its name and ``formintake.key``; the unique,
+stable id of the key is ``formintake.key-id``, an HMAC-SHA256 of the key under a random salt kept in the
+watcher's state in the results bucket. A plain hash would not do: the masked key leaves only four digits
+of a phone unknown, so a hash of the key could be reversed by trying ten thousand candidates. The S3
+version id and ETag are shown as they are (they say nothing about a person); with the masked key they
+name the version in the bucket. The flow does not read events: a triggered run lists the bucket itself.
 
 How it learns of new versions:
 
@@ -32,9 +42,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import queue
+import secrets
 import signal
 import threading
 import time
@@ -57,23 +70,36 @@ def campaign_resource_id(campaign: str) -> str:
     return f"formintake.campaign.{campaign}"
 
 
-def event_id(bucket: str, v: ObjectVersion) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"s3://{bucket}/{v.key}?versionId={v.version_id or ''}&etag={v.etag or ''}")
+def _mac(salt: str, text: str) -> bytes:
+    return hmac.new(bytes.fromhex(salt), text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
 
-def upload_event(bucket: str, v: ObjectVersion, campaign: str, how: str):
-    """The Prefect event for one new object version."""
+def key_id(salt: str, key: str) -> str:
+    """The stable id of an S3 key as Prefect shows it: HMAC-SHA256 under the watcher's salt (16 hex)."""
+    return _mac(salt, key).hex()[:16]
+
+
+def event_id(salt: str, bucket: str, v: ObjectVersion) -> uuid.UUID:
+    """Deterministic (a version announced twice is one event to Prefect), and not a hash of the key alone."""
+    basis = f"s3://{bucket}/{v.key}?versionId={v.version_id or ''}&etag={v.etag or ''}"
+    return uuid.UUID(bytes=_mac(salt, basis)[:16], version=4)
+
+
+def upload_event(bucket: str, v: ObjectVersion, campaign: str, how: str, salt: str):
+    """The Prefect event for one new object version (the key masked, see the module doc)."""
     from prefect.events import Event
 
+    shown = mask_pii(v.key)
     return Event(
-        id=event_id(bucket, v),
+        id=event_id(salt, bucket, v),
         event=EVENT,
         occurred=dt.datetime.now(dt.timezone.utc),
         resource={
-            "prefect.resource.id": f"s3://{bucket}/{v.key}",
-            "prefect.resource.name": v.key.rsplit("/", 1)[-1],
+            "prefect.resource.id": f"s3://{bucket}/{shown}",
+            "prefect.resource.name": shown.rsplit("/", 1)[-1],
             "formintake.bucket": bucket,
-            "formintake.key": v.key,
+            "formintake.key": shown,
+            "formintake.key-id": key_id(salt, v.key),
             "formintake.version-id": v.version_id or "",
             "formintake.etag": v.etag or "",
             "formintake.campaign": campaign,
@@ -108,6 +134,7 @@ class Watcher:
     emit: Callable[[list], None] = emit_to_prefect
     announced: dict[str, str] = field(default_factory=dict)  # version id (pipeline.version_id_of) -> when
     mode: str = ""
+    salt: str = ""  # hex; the key of the HMACs that stand for keys in events (kept in the state)
 
     @property
     def prefix(self) -> str:
@@ -123,17 +150,23 @@ class Watcher:
         try:
             doc = json.loads(self.results.get(self.state_key))
             self.announced = dict(doc.get("announced", {}))
+            self.salt = doc.get("key_salt") or ""
+            if not self.salt:  # a state from before the salt: one now, kept from here on
+                self.salt = secrets.token_hex(32)
+                self.save_state()
             return f"{len(self.announced)} versions announced before (s3://{self.results.bucket}/{self.state_key})"
         except KeyError:
             pass
         prefix = ResultKeys(self.campaign).versions_prefix
         processed = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in self.results.list_keys(prefix)]
         self.announced = {vid: "processed before the watcher started" for vid in processed}
+        self.salt = secrets.token_hex(32)
+        self.save_state()  # the salt first: event ids stay the same if we stop before the first announcement
         return f"first start: {len(processed)} versions already processed by the pipeline are not announced"
 
     def save_state(self) -> None:
         doc = {"campaign": self.campaign, "bucket": self.uploads.bucket, "updated": dt.datetime.now(dt.timezone.utc)
-               .isoformat(timespec="seconds"), "announced": self.announced}
+               .isoformat(timespec="seconds"), "key_salt": self.salt, "announced": self.announced}
         self.results.put(self.state_key, json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8"),
                          "application/json")
 
@@ -144,7 +177,9 @@ class Watcher:
         fresh = [v for v in versions if version_id_of(v) not in self.announced]
         if not fresh:
             return 0
-        self.emit([upload_event(self.uploads.bucket, v, self.campaign, how) for v in fresh])
+        if not self.salt:
+            raise RuntimeError("load_state() first: the key salt is in the state")
+        self.emit([upload_event(self.uploads.bucket, v, self.campaign, how, self.salt) for v in fresh])
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         for v in fresh:
             self.announced[version_id_of(v)] = now

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from formintake.reports.masking import mask_pii
 from formintake.samples import base_values, build_sample
+from formintake.watch import key_id
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +38,26 @@ def _env(**extra) -> dict[str, str]:
     return env
 
 
-def _upload(uploads, n: int, first: int) -> list[str]:
+# a file name as people write them: the contact's mobile and ID number in it
+PHONE, ID_NUMBER = "13812345678", "110101199003071234"
+
+
+def _upload(uploads, n: int, first: int, *, personal: bool = False) -> list[str]:
     keys = []
     for i in range(n):
         s = build_sample(base_values("platform", first + i, province="浙江省"), fmt="docx")
-        key = f"{CAMPAIGN}/{s.recommender_path}/{s.name}"
+        name = f"联系人张三{PHONE}-身份证{ID_NUMBER}-{s.name}" if personal else s.name
+        key = f"{CAMPAIGN}/{s.recommender_path}/{name}"
         uploads.put(key, s.data)
         keys.append(key)
     return keys
+
+
+def assert_no_personal_data(events: list[dict]) -> None:
+    """What Prefect's event feed shows: the phone and ID number only masked."""
+    shown = json.dumps(events, ensure_ascii=False)
+    assert PHONE not in shown and ID_NUMBER not in shown, shown
+    assert "138****5678" in shown and "1101**********1234" in shown
 
 
 def read_events(bucket: str) -> list[dict]:
@@ -68,14 +82,15 @@ def wait_for(pred, timeout: float, step: float = 0.5):
 
 def test_watch_once_announces_each_new_version_once(prefect_api, s3_env):
     uploads, results = s3_env
-    keys = _upload(uploads, 2, 61)
+    keys = _upload(uploads, 1, 61) + _upload(uploads, 1, 62, personal=True)
     cmd = [sys.executable, "-m", "formintake.cli", "watch", "--campaign", CAMPAIGN, "--once"]
     first = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr[-3000:]
     assert json.loads(first.stdout.strip().splitlines()[-1])["announced"] == 2
+    assert PHONE not in first.stderr and "138****5678" in first.stderr  # the log line, masked
     # a restart announces nothing again: what was announced is in the results bucket
     state = json.loads(results.get(f"state/{CAMPAIGN}/watch.json"))
-    assert len(state["announced"]) == 2
+    assert len(state["announced"]) == 2 and len(state["key_salt"]) == 64
     again = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
     assert json.loads(again.stdout.strip().splitlines()[-1])["announced"] == 0
     # a new version of one key is new
@@ -85,17 +100,42 @@ def test_watch_once_announces_each_new_version_once(prefect_api, s3_env):
 
     events = wait_for(lambda: (lambda ev: ev if len(ev) >= 3 else None)(read_events(uploads.bucket)), 30)
     assert events and len(events) == 3, events
-    versions = {(v.key, v.version_id, v.etag) for v in uploads.list_versions(f"{CAMPAIGN}/")}
+    # the key as Prefect shows it (masked), its keyed-hash id, the version id and ETag as S3 has them
+    salt = json.loads(results.get(f"state/{CAMPAIGN}/watch.json"))["key_salt"]
+    versions = {(mask_pii(v.key), key_id(salt, v.key), v.version_id, v.etag)
+                for v in uploads.list_versions(f"{CAMPAIGN}/")}
     seen = set()
     for e in events:
         res = e["resource"]
         assert res["prefect.resource.id"] == f"s3://{uploads.bucket}/{res['formintake.key']}"
+        assert res["prefect.resource.name"] == res["formintake.key"].rsplit("/", 1)[-1]
         assert res["formintake.campaign"] == CAMPAIGN
-        seen.add((res["formintake.key"], res["formintake.version-id"], res["formintake.etag"]))
+        seen.add((res["formintake.key"], res["formintake.key-id"], res["formintake.version-id"], res["formintake.etag"]))
         (rel,) = e["related"]
         assert rel["prefect.resource.id"] == f"formintake.campaign.{CAMPAIGN}"
         assert rel["prefect.resource.role"] == "campaign"
-    assert seen == versions  # one event per object version, with its version id and ETag
+    assert seen == versions  # one event per object version
+    assert_no_personal_data(events)
+    # the masked key of the personal file is not the key: Prefect never saw it
+    assert keys[1] not in {e["resource"]["formintake.key"] for e in events}
+
+
+def test_masked_keys_keep_distinct_ids_that_need_the_salt():
+    from formintake.storage.base import ObjectVersion
+    from formintake.watch import event_id, upload_event
+
+    salt, other = "ab" * 32, "cd" * 32
+    a, b = f"{CAMPAIGN}/浙江省/联系人13812345678.docx", f"{CAMPAIGN}/浙江省/联系人13899995678.docx"
+    assert mask_pii(a) == mask_pii(b)  # the same in the event feed ...
+    assert key_id(salt, a) != key_id(salt, b)  # ... but two objects, told apart by their id
+    assert key_id(salt, a) == key_id(salt, a) != key_id(other, a)  # stable under one salt, salt-dependent
+    v = ObjectVersion(key=a, version_id="v1", etag="e1", size=1, last_modified="2023-08-01T00:00:00Z")
+    assert event_id(salt, "uploads", v) == event_id(salt, "uploads", v) != event_id(other, "uploads", v)
+    res = upload_event("uploads", v, CAMPAIGN, "listing", salt).resource
+    assert res.id == "s3://uploads/2023/浙江省/联系人138****5678.docx" and res.name == "联系人138****5678.docx"
+    plain = f"{CAMPAIGN}/浙江省/某某科技有限公司-体验中心.docx"  # nothing personal: the key as it is
+    assert upload_event("uploads", ObjectVersion(key=plain, version_id="v1", etag="e1", size=1, last_modified=""),
+                        CAMPAIGN, "listing", salt).resource.id == f"s3://uploads/{plain}"
 
 
 def test_watch_needs_a_prefect_api(s3_env, tmp_path):
@@ -161,9 +201,9 @@ def test_an_upload_starts_one_run_by_itself(prefect_api, s3_env, tmp_path):
         procs["watch"] = subprocess.Popen([sys.executable, "-m", "formintake.cli", "watch", "--campaign", CAMPAIGN,
                                            "--interval", "1"], cwd=tmp_path, env=env,
                                           stdout=logs["watch"].open("wb"), stderr=subprocess.STDOUT)
-        # a burst: three uploads a moment apart
+        # a burst: three uploads a moment apart, one with a phone and ID number in its file name
         for i in range(3):
-            _upload(uploads, 1, 71 + i)
+            _upload(uploads, 1, 71 + i, personal=(i == 1))
             time.sleep(0.5)
 
         def runs():
@@ -186,6 +226,8 @@ def test_an_upload_starts_one_run_by_itself(prefect_api, s3_env, tmp_path):
         assert run.parameters == {"campaign": CAMPAIGN, "full": False}
         records = [json.loads(line) for line in results.get(f"records/{CAMPAIGN}/applications.jsonl").splitlines()]
         assert len(records) == 3
+        assert any(PHONE in r["source"]["key"] for r in records)  # the run found the personal file name's version
+        assert_no_personal_data(read_events(uploads.bucket))
 
         # one SIGTERM stops the watcher cleanly
         procs["watch"].send_signal(signal.SIGTERM)
