@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from formintake.extractors.layout import Layout, Para, Row
 from formintake.extractors.normalize import clean_text, is_placeholder, looks_like_date, normalize, parse_date
+from formintake.extractors.tuning import TUNING
 from formintake.fields import BY_KEY, DIRECTION_OPTIONS, FIELDS, FieldSpec
 from formintake.models import Evidence, ExtractedForm, FieldValue
 from formintake.findings import make_finding
@@ -22,7 +23,6 @@ from formintake.text import SEAL_ONLY, fold
 TITLE = "新型信息消费示范项目申报书"
 DIRECTION_BY_ZH = {"用户过亿信息消费大平台": "platform", "信息消费体验中心": "experience_center"}
 _TITLE_DIRECTION = re.compile(r"\((用户过亿信息消费大平台|信息消费体验中心)(?:方向)?\)")
-MIN_LABELS_WITHOUT_TITLE = 8  # a file without the title needs this many known labels to count as a form
 
 _UNIT = re.compile(r"^(万元|元|亿元|千元|人|万人|亿人|人次|万人次|亿人次|个|户|万户|㎡|m2|m²|平方米|平米|万平方米|%|年)$", re.I)
 _ENUM_PREFIX = re.compile(r"^(\d{1,2}[.、]|\(\d{1,2}\)|\([一二三四五六七八九十]{1,3}\)|[①-⑳])")
@@ -94,7 +94,7 @@ def lookup_label(text: str) -> LabelHit | None:
     lines = [re.sub(r"\s+", " ", ln).strip() for ln in (text or "").split("\n")]
     raw = "".join(ln for ln in lines if ln).rstrip(":：").strip()
     nl = norm_label(text)
-    if not nl or len(nl) > 40:
+    if not nl or len(nl) > TUNING.label_max_chars:
         return None
     hit = _lookup(nl)
     if hit is None:
@@ -108,13 +108,13 @@ def _lookup(nl: str, depth: int = 0) -> tuple[list[FieldSpec], str | None, int |
         _, content = _strip_bracket(nl)
         return INDEX[nl], content if content and _UNIT.match(content) else None, None
     base, content = _strip_bracket(nl)
-    if content is not None and depth < 3:
+    if content is not None and depth < TUNING.label_unwrap_depth:
         r = _lookup(base, depth + 1)
         if r:
             unit = content if _UNIT.match(content) else r[1]
             return r[0], unit, r[2]
     m = re.match(r"^(\d{4})年度?(.+)$", nl)
-    if m and depth < 3:
+    if m and depth < TUNING.label_unwrap_depth:
         rest = m.group(2)
         for cand in (rest, "上一年度" + rest, "上年度" + rest):
             r = _lookup(cand, depth + 1)
@@ -122,7 +122,7 @@ def _lookup(nl: str, depth: int = 0) -> tuple[list[FieldSpec], str | None, int |
                 return r[0], r[1], int(m.group(1))
     # unit written without brackets at the end: 员工总数人 / 注册资本万元
     m = re.match(r"^(.+?)(万元|亿元|万人|亿人|人次|平方米|㎡)$", nl)
-    if m and depth < 3 and m.group(1) in INDEX:
+    if m and depth < TUNING.label_unwrap_depth and m.group(1) in INDEX:
         return INDEX[m.group(1)], m.group(2), None
     return None
 
@@ -164,11 +164,11 @@ class _Assembler:
     # sections -----------------------------------------------------------------------------------
     def heading(self, folded: str, raw: str) -> bool:
         m = re.match(r"^([一二三四五六七八九十]{1,2})[、.]", folded)
-        if m and len(folded) <= 30:
+        if m and len(folded) <= TUNING.heading_max_chars:
             n = _cn_int(m.group(1))
             words = _HEADING_WORDS.get(n, ())
             if n > self.sec_no and (n == self.sec_no + 1 or any(w in folded for w in words)
-                                    or (self.sec_no >= 2 and n <= 10)):
+                                    or (self.sec_no >= 2 and n <= TUNING.heading_max_number)):
                 self.flush_pending()
                 self.sec_no = n
                 if "承诺" in folded:
@@ -181,7 +181,7 @@ class _Assembler:
                 self.sections.append(clean_text(raw))
                 return True
             return False
-        if folded.startswith("申报单位承诺") and len(folded) <= 12:
+        if folded.startswith("申报单位承诺") and len(folded) <= TUNING.commitment_heading_max_chars:
             self.flush_pending()
             self.section, self.sec_no = "commitment", max(self.sec_no, 7)
             self.sections.append(clean_text(raw))
@@ -195,11 +195,11 @@ class _Assembler:
 
     def heading_like(self, text: str) -> bool:
         f = fold(text)
-        return bool(re.match(r"^([一二三四五六七八九十]{1,2})[、.]", f)) and len(f) <= 30 or f.startswith(
+        return bool(re.match(r"^([一二三四五六七八九十]{1,2})[、.]", f)) and len(f) <= TUNING.heading_max_chars or f.startswith(
             ("申报单位承诺", "推荐单位意见"))
 
     def sub_part(self, folded: str) -> None:
-        if self.section != "project" or len(folded) > 30:
+        if self.section != "project" or len(folded) > TUNING.heading_max_chars:
             return
         if "体验中心" in folded:
             self.part = "experience_center"
@@ -260,7 +260,7 @@ class _Assembler:
         t = raw.strip()
         key = "commitment_date" if self.section == "commitment" else "recommender_date"
         # an impossible date (2023年9月31日) is still the date line: FIELD_INVALID_FORMAT, not missing
-        if len(fold(t)) <= 20 and (looks_like_date(t) or is_placeholder(t, BY_KEY[key])):
+        if len(fold(t)) <= TUNING.date_line_max_chars and (looks_like_date(t) or is_placeholder(t, BY_KEY[key])):
             self.put(key, t, _ev(ev, None, _span_bbox(boxes, 0, len(raw))), None)
             return True
         return False
@@ -497,10 +497,10 @@ def assemble(layout: Layout, source: str) -> ExtractedForm:
         return form  # the file could not be read whole (no text layer, timeout): no verdict on the form
     has_title = TITLE in cover_text or ("信息消费示范项目" in cover_text and "申报书" in cover_text)
     known = len({k for k in a.hits} | set(form.fields))
-    if not has_title and known < MIN_LABELS_WITHOUT_TITLE:
+    if not has_title and known < TUNING.min_labels_without_title:
         form.intake_findings.append(make_finding(
             "FORM_UNRECOGNIZED", message="文件可以打开，但不是新型信息消费示范项目申报书（未找到标题，已知栏目过少）",
-            value=known, expected=f"标题“{TITLE}”或至少{MIN_LABELS_WITHOUT_TITLE}个申报书栏目",
+            value=known, expected=f"标题“{TITLE}”或至少{TUNING.min_labels_without_title}个申报书栏目",
             evidence=Evidence(method="file"), message_en="not an application form"))
         return form
     _direction(form, a, cover_text)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from formintake.models import Evidence, Finding
 from formintake.findings import make_finding
+from formintake.settings import load_settings
 
 SOFFICE_ENV = "FORMINTAKE_SOFFICE"
 INSTALL_PACKAGE = "libreoffice-writer-nogui"  # Debian: LibreOffice Writer without the GUI (~200 MB)
@@ -46,9 +47,9 @@ _profile: tuple[int, Path] | None = None  # (pid, folder): a forked child makes 
 
 def find_soffice() -> str | None:
     """The LibreOffice binary to convert with, or None when conversion is not available."""
-    configured = os.environ.get(SOFFICE_ENV)
+    configured = load_settings().soffice  # FORMINTAKE_SOFFICE
     if configured is not None:
-        if configured.strip().lower() in ("", "0", "none", "off", "false", "no"):
+        if configured.lower() in ("0", "none", "off", "false", "no"):
             return None
         found = shutil.which(configured)
         return _real_binary(found) if found else None

@@ -10,12 +10,11 @@ import io
 import time
 
 from formintake.extractors.layout import Layout
+from formintake.extractors.tuning import TUNING
 from formintake.models import Evidence
 from formintake.findings import make_finding
 
 A4_LONG_IN = 11.69
-MAX_PAGES = 50
-MAX_PIXELS = 60_000_000  # per page: a larger "scan" is refused before it is decoded
 _FILE = Evidence(method="file")
 
 
@@ -34,7 +33,7 @@ def read_image_file(data: bytes, *, deadline: float | None = None) -> Layout:
         return layout
     from formintake.extractors.ocr import read_image
 
-    frames = list(ImageSequence.Iterator(img))[:MAX_PAGES]
+    frames = list(ImageSequence.Iterator(img))[:TUNING.image_max_pages]
     layout.pages = len(frames)
     no_text: list[int] = []
     n_table = 0
@@ -44,10 +43,10 @@ def read_image_file(data: bytes, *, deadline: float | None = None) -> Layout:
                 "FILE_TIMEOUT", message=f"处理超时，已读取{i}/{len(frames)}页", evidence=_FILE,
                 message_en=f"timeout after {i} of {len(frames)} pages"))
             break
-        if frame.width * frame.height > MAX_PIXELS:
+        if frame.width * frame.height > TUNING.image_max_pixels:
             layout.findings.append(make_finding(
                 "FILE_TOO_LARGE", message=f"图片第{i + 1}页像素过多（{frame.width}×{frame.height}），无法识别",
-                value=frame.width * frame.height, expected=f"≤{MAX_PIXELS}像素", evidence=_FILE,
+                value=frame.width * frame.height, expected=f"≤{TUNING.image_max_pixels}像素", evidence=_FILE,
                 message_en="image too large to OCR"))
             return layout
         colour = frame.mode not in ("1", "L", "LA", "I", "I;16", "F")

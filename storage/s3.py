@@ -382,7 +382,11 @@ class S3Store:
                 length = resp.headers.get("Content-Length")
                 if length is not None and int(length) > max_bytes:
                     raise ObjectTooLarge(key, int(length), max_bytes)
-                buf = bytearray()
+                if length is not None:
+                    # one allocation of exactly Content-Length bytes (http.client reads that many), like a
+                    # local read: growing a buffer chunk by chunk and copying it out cost 2-3x the size
+                    return resp.read()
+                buf = bytearray()  # no length (chunked): streamed, cut at max_bytes + 1
                 for chunk in resp.stream(1 << 20):
                     buf += chunk
                     if len(buf) > max_bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
@@ -16,13 +15,10 @@ DEPLOY = ROOT / "deploy"
 
 
 def _config_variables() -> set[str]:
-    """Every FORMINTAKE_* name the pipeline reads: the settings model's fields, and string literals in
-    extractors/isolated.py (the extraction workers read their own)."""
-    names = {f"FORMINTAKE_{name.upper()}" for name in Settings.model_fields}
-    for path in (ROOT / "extractors" / "isolated.py",):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    return {n for n in names if re.fullmatch(r"FORMINTAKE_[A-Z0-9_]+", n)}
+    """Every FORMINTAKE_* name a deployed pipeline reads: the settings model's fields (the one place every
+    such variable is read, tests/test_settings.py), less those marked not for a deployment."""
+    return {f"FORMINTAKE_{name.upper()}" for name, f in Settings.model_fields.items()
+            if (f.json_schema_extra or {}).get("deploy", True)}
 
 
 def _env_example() -> dict[str, str]:

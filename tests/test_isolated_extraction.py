@@ -93,3 +93,20 @@ def test_pipeline_hanging_upload_among_good_ones(tmp_path, campaign):
         rec = by_name[s.name]
         assert "FILE_TIMEOUT" not in {f.code for f in rec.findings}
         assert rec.fields["uscc"] == s.truth["uscc"]
+
+
+def test_a_document_travels_to_the_worker_out_of_band():
+    """A document's bytes go to the worker outside the pickle (no copy into and out of it): they arrive
+    whole, as bytes, next to small arguments that travel pickled as before."""
+    import os
+    import zlib
+
+    from formintake.extractors.isolated import Job
+
+    big = os.urandom(3 << 20)
+    with IsolatedExtractor(workers=1) as ex:
+        out = dict(ex.run([Job("crc", zlib.crc32, (big, 7), 30), Job("type", type, (big,), 30),
+                           Job("small", zlib.crc32, (b"abc",), 30)]))
+    assert (out["crc"].status, out["crc"].value) == ("ok", zlib.crc32(big, 7))
+    assert out["type"].value is bytes
+    assert out["small"].value == zlib.crc32(b"abc")

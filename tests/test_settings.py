@@ -42,3 +42,49 @@ def test_a_bad_value_is_a_config_error(clean_env, monkeypatch):
     monkeypatch.setenv("FORMINTAKE_S3_SECURE", "perhaps")
     with pytest.raises(ConfigError, match="FORMINTAKE_S3_SECURE"):
         s3_settings()
+
+
+def test_extraction_settings_come_from_the_model_and_dotenv(clean_env, monkeypatch):
+    from formintake.extractors.convert import find_soffice
+    from formintake.extractors.isolated import default_workers, isolation_enabled
+
+    assert isolation_enabled() and load_settings().workers is None
+    (clean_env / ".env").write_text("FORMINTAKE_WORKERS=3\nFORMINTAKE_ISOLATE=off\n")
+    assert default_workers() == 3 and not isolation_enabled()  # .env counts, as for every setting
+    monkeypatch.setenv("FORMINTAKE_ISOLATE", "1")  # the environment wins, and a change is seen at once
+    assert isolation_enabled()
+    monkeypatch.setenv("FORMINTAKE_ISOLATE", "")  # set but empty: the default
+    assert isolation_enabled()
+    monkeypatch.setenv("FORMINTAKE_SOFFICE", "none")
+    assert find_soffice() is None
+    monkeypatch.setenv("FORMINTAKE_SOFFICE", "")  # set but empty (compose passes it so): PATH, as when unset
+    empty = find_soffice()
+    monkeypatch.delenv("FORMINTAKE_SOFFICE")
+    assert empty == find_soffice()
+    monkeypatch.setenv("FORMINTAKE_WORKERS", "0")
+    with pytest.raises(ConfigError, match="FORMINTAKE_WORKERS"):
+        default_workers()
+    monkeypatch.setenv("FORMINTAKE_WORKERS", "2")
+    monkeypatch.setenv("FORMINTAKE_ISOLATE", "perhaps")
+    with pytest.raises(ConfigError, match="FORMINTAKE_ISOLATE"):
+        isolation_enabled()
+
+
+def test_the_dotenv_file_is_read_again_when_it_changes(clean_env):
+    (clean_env / ".env").write_text("FORMINTAKE_LOG_FILE=/tmp/a.log\n")
+    assert load_settings().log_file == "/tmp/a.log"
+    (clean_env / ".env").write_text("FORMINTAKE_LOG_FILE=/tmp/bb.log\n")
+    assert load_settings().log_file == "/tmp/bb.log"
+
+
+def test_no_module_reads_a_formintake_variable_itself():
+    """Every FORMINTAKE_* setting goes through formintake/settings.py (one model, .env included)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    direct = re.compile(r"(environ|getenv)\b[^\n]*FORMINTAKE_|FORMINTAKE_\w*[\"'] +(not )?in +os\.environ")
+    offenders = [f"{p.relative_to(root)}:{i}" for folder in ("formintake", "extractors", "validators", "storage", "flows")
+                 for p in (root / folder).rglob("*.py") if p.name != "settings.py"
+                 for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if direct.search(line)]
+    assert offenders == []

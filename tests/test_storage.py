@@ -164,6 +164,30 @@ def test_control_character_keys_listed_by_their_real_names(s3_buckets):
 
 
 @pytest.mark.integration
+def test_capped_get_reads_an_object_once(s3_buckets):
+    """get(max_bytes=...) decides by Content-Length before reading, and reads the body in one allocation
+    of its size (no buffer grown chunk by chunk and copied out: the S3 path costs what a local read does)."""
+    import tracemalloc
+
+    from formintake.storage.base import ObjectTooLarge
+
+    uploads, _ = s3_buckets
+    data = os.urandom(24 << 20)
+    uploads.put("2023/江苏省/big.pdf", data)
+    with pytest.raises(ObjectTooLarge) as exc:
+        uploads.get("2023/江苏省/big.pdf", max_bytes=1 << 20)
+    assert exc.value.size == len(data)
+    tracemalloc.start()
+    try:
+        got = uploads.get("2023/江苏省/big.pdf", max_bytes=len(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got == data
+    assert peak < 1.3 * len(data), peak / len(data)
+
+
+@pytest.mark.integration
 def test_unversioned_bucket(s3_buckets):
     _, results = s3_buckets
     results.put("r/x.json", b"1")

@@ -21,6 +21,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneNumberType
+
 from formintake.fields import BY_KEY, FieldSpec, fields_for, required_for
 from formintake.models import ExtractedForm, FieldValue, Finding
 from formintake.validators.ocr_hints import from_ocr, ocr_note
@@ -37,9 +41,6 @@ OWNED_BY = {
 OWNED_BY_DIRECTION = {"platform": {"service_scopes": "PLATFORM_NO_SERVICE_SCOPE"}}
 FORMAT_OWNED_ELSEWHERE = {"uscc"}  # USCC_INVALID
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(?:(?:-|转|分机|EXT\.?|X)\d{1,6})?$")
 POSTCODE_RE = re.compile(r"^\d{6}$")
 YEAR_MIN, YEAR_MAX = 1900, 2100
 
@@ -103,18 +104,52 @@ def owned_elsewhere(key: str, direction: str | None) -> str | None:
 # ---- format checks on values that were read --------------------------------------------------------
 
 
-def _phone_ok(text: str) -> bool:
+# forms.md: contact_phone is a "CN mobile or landline": a +86 number of these kinds by libphonenumber's
+# numbering plan (area codes, lengths per area, allocated mobile prefixes); not 400/800 service numbers,
+# not Hong Kong, Macao or Taiwan numbers
+_PHONE_KINDS = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_LANDLINE_KINDS = _PHONE_KINDS - {PhoneNumberType.MOBILE}  # an extension only on a landline
+_EXT_WORD = re.compile(r"(?:转|分机|EXT\.?|X)(?=\d{1,6}$)")  # 转123 / 分机123 / EXT123, as libphonenumber's "ext"
+_DASH_EXT = re.compile(r"^(.*\d)-(\d{1,6})$")  # 010-68208201-123
+_PHONE_SEP = re.compile(r"[/、,;，；]|或")  # several numbers in one cell
+
+
+def _one_phone_ok(p: str) -> bool:
+    tries = [_EXT_WORD.sub(" ext ", p)]
+    m = _DASH_EXT.match(p)
+    if m:
+        tries.append(f"{m.group(1)} ext {m.group(2)}")
+    for t in tries:
+        try:
+            n = phonenumbers.parse(t, "CN")
+        except phonenumbers.NumberParseException:
+            continue
+        if n.country_code == 86 and phonenumbers.is_valid_number(n) and \
+                phonenumbers.number_type(n) in (_LANDLINE_KINDS if n.extension else _PHONE_KINDS):
+            return True
+    return False
+
+
+def phone_ok(text: str) -> bool:
+    """One or more CN mobile or landline numbers (``/``、``，``、``或`` between them), full-width forms and
+    spaces folded, ``+86``/``0086`` allowed, the area code in brackets or not, a landline with an
+    extension (``转``/``分机``/``-``/``EXT``)."""
     t = fold(text).upper().replace("—", "-").replace("–", "-")
-    parts = [p for p in re.split(r"[/、,;，；]|或", t) if p]
-    if not parts:
+    parts = [p for p in _PHONE_SEP.split(t) if p]
+    return bool(parts) and all(_one_phone_ok(p) for p in parts)
+
+
+def email_ok(text: str) -> bool:
+    """An address email-validator accepts (syntax only, no DNS: nothing goes online): an ASCII local part
+    (what Chinese mail services take), an ASCII or internationalised domain; full-width forms folded.
+    An ideographic full stop (``163。com``) is not a dot here, although IDNA would read it as one: the
+    address is kept as written, and as written it does not work everywhere."""
+    t = fold(text)
+    if "。" in t:
         return False
-    for p in parts:
-        p = re.sub(r"^(?:\+86|0086|86-)", "", p)
-        p = re.sub(r"^\((0\d{2,3})\)-?", r"\1-", p)
-        if MOBILE_RE.match(p.replace("-", "")):
-            continue
-        if LANDLINE_RE.match(p):
-            continue
+    try:
+        validate_email(t, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
         return False
     return True
 
@@ -124,10 +159,10 @@ def _format_problem(spec: FieldSpec, fv: FieldValue) -> tuple[str, str] | None:
     v = fv.value
     t = spec.type
     if t == "email":
-        if not isinstance(v, str) or not EMAIL_RE.match(fold(v)):
+        if not isinstance(v, str) or not email_ok(v):
             return "不是有效的电子邮箱地址", "电子邮箱，如 name@example.com"
     elif t == "phone":
-        if not isinstance(v, (str, int)) or not _phone_ok(str(v)):
+        if not isinstance(v, (str, int)) or not phone_ok(str(v)):
             return "不是有效的手机号码或固定电话", "手机号码（11位，1[3-9]开头）或固定电话（区号-号码，可带分机），如 010-68208201"
     elif t == "postcode":
         if isinstance(v, int) and not isinstance(v, bool):

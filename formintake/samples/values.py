@@ -116,6 +116,25 @@ CORPS_DEPARTMENT = "新疆生产建设兵团工业和信息化局"
 CENTRAL_ENTERPRISES = ("中国移动通信集团有限公司", "中国电信集团有限公司", "中国联合网络通信集团有限公司")
 
 
+# numbers that exist in the numbering plan (what libphonenumber, and so the FIELD_INVALID_FORMAT check,
+# accepts): mobile prefixes not allocated to anybody are moved to a neighbour, areas with seven-digit
+# local numbers get seven digits, and no local number starts with 800 (the same draws as before)
+_UNALLOCATED_MOBILE = {"154": "155", "174": "175", "179": "178", "194": "195"}
+_SEVEN_DIGIT_AREAS = ("0592", "0830")  # 厦门, 泸州
+
+
+def _mobile(prefix: str, rest: int) -> str:
+    return f"{_UNALLOCATED_MOBILE.get(prefix, prefix)}{rest:08d}"
+
+
+def _landline(area: str, local: str) -> str:
+    if area in _SEVEN_DIGIT_AREAS:
+        local = local[:7]
+    if local.startswith("800"):
+        local = "801" + local[3:]
+    return f"{area}-{local}"
+
+
 def find_city(name: str) -> tuple[Province, City]:
     for p in PROVINCES.values():
         for c in p.cities:
@@ -366,9 +385,9 @@ def base_values(direction: str, seed: int, *, province: str | None = None, city:
         "contact_name": contact,
         "contact_title": rng.choice(CONTACT_TITLES),
         "contact_phone": (
-            f"1{rng.choice('35789')}{rng.randint(0, 9)}{rng.randint(0, 99999999):08d}"
+            _mobile(f"1{rng.choice('35789')}{rng.randint(0, 9)}", rng.randint(0, 99999999))
             if rng.random() < 0.7
-            else f"{c.area_code}-{rng.randint(5, 8)}{rng.randint(0, 9_999_999):07d}"
+            else _landline(c.area_code, f"{rng.randint(5, 8)}{rng.randint(0, 9_999_999):07d}")
         ),
         "contact_email": f"{contact_py}{rng.randint(1, 99)}@{word_py}{rng.choice(('tech', 'net', 'group', ''))}.{rng.choice(EMAIL_DOMAINS)}",
         "employees": employees,
