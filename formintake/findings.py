@@ -15,8 +15,8 @@ Scopes: ``intake`` (raised while reading a file; an intake error makes the recor
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from formintake.models import Finding, Severity
@@ -35,9 +35,18 @@ class Rule:
     clause: str | None  # template, see campaign_terms
     title: str  # Chinese title for reports; template, see campaign_terms
     func: Callable[..., Iterable[Any]] | None = None  # the rule function (validators), None for intake codes
+    # the texts a finding of this code carries (message, hint), by name: templates filled with the
+    # campaign's terms (campaign_terms) and the values the rule found (:meth:`text`)
+    texts: Mapping[str, str] = field(default_factory=dict)
 
     def title_for(self, campaign: Campaign | None) -> str:
         return fill(self.title, campaign)
+
+    def text(self, which: str, campaign: Campaign | None, /, **values: Any) -> str:
+        """The ``which`` template of this code filled from the campaign and ``values`` (KeyError: no such
+        text, or a template naming a value not given: it fails loudly, never renders a brace)."""
+        terms = campaign_terms(campaign) if campaign is not None else {}
+        return self.texts[which].format(**{**terms, **values})
 
     def clause_for(self, campaign: Campaign | None) -> str | None:
         return fill(self.clause, campaign) if self.clause is not None else None
@@ -113,15 +122,37 @@ RULES: dict[str, Rule] = _catalogue(
     Rule("FIELD_PLACEHOLDER", _E, "application", _CLAUSE_3, "保留了模板提示文字"),
     Rule("FIELD_INVALID_FORMAT", _E, "application", _CLAUSE_3, "填写内容格式不正确"),
     Rule("USCC_INVALID", _E, "application", "三", "统一社会信用代码不符合GB 32100-2015"),
-    Rule("APPLICANT_NOT_LEGAL_PERSON", _E, "application", "三（一） 具备独立法人资格", "申报单位不具备独立法人资格"),
+    Rule("APPLICANT_NOT_LEGAL_PERSON", _E, "application", "三（一） 具备独立法人资格", "申报单位不具备独立法人资格", texts={
+        "uscc.message": "统一社会信用代码第1–2位为“{type_code}”（{kind}），该类主体不具备独立法人资格。",
+        "uscc.hint": "申报主体须为具备独立法人资格的单位，请由具备法人资格的单位申报，或核对统一社会信用代码。",
+        "branch.message": "申报单位“{name}”名称含“{marker}”，属于分支机构，不具备独立法人资格。",
+        "branch.hint": "请由具备独立法人资格的总公司（法人单位）作为申报主体申报。"}),
     Rule("APPLICANT_NOT_PRC_REGISTERED", _E, "application", "三（一） 在中华人民共和国境内注册",
-         "申报单位不在中华人民共和国境内注册"),
-    Rule("PLATFORM_MAU_BELOW_100M", _E, "application", "二（一） 月活不低于{mau_min}", "上一年度平均月活用户数低于{mau_min}"),
-    Rule("PLATFORM_MAU_WRONG_YEAR", _E, "application", "二（一） 上一年度", "月活统计年度不是上一年度"),
-    Rule("PLATFORM_NO_SERVICE_SCOPE", _E, "application", "二（一）", "未勾选服务领域"),
-    Rule("CENTER_AREA_BELOW_300", _W, "application", "二（二） 原则上不低于{area_min}平方米", "体验中心面积低于{area_min}平方米"),
-    Rule("CENTER_FUNCTIONS_INCOMPLETE", _W, "application", "二（二） 集展示、体验、销售、培训于一体", "体验中心功能不全"),
-    Rule("CENTER_NO_TECH", _W, "application", "二（二） 智能感知设施、5G+XR、大数据等", "体验中心未选择技术手段"),
+         "申报单位不在中华人民共和国境内注册", texts={
+        "address.message": "注册地址“{address}”位于{place}，不属于中华人民共和国境内（内地）注册。",
+        "address.hint": "申报主体须在中华人民共和国境内注册，请核对注册地址，或由境内注册的法人单位申报。",
+        "uscc.message": "统一社会信用代码第3–8位“{region}”不是中华人民共和国境内的行政区划代码。",
+        "uscc.hint": "请核对统一社会信用代码是否与营业执照一致。"}),
+    Rule("PLATFORM_MAU_BELOW_100M", _E, "application", "二（一） 月活不低于{mau_min}", "上一年度平均月活用户数低于{mau_min}", texts={
+        "message": "上一年度平均月活用户数为{mau}，低于通知要求的{need}。",
+        "hint": "请核对月活用户数及其单位（人/万人/亿人）；不足{mau_min}的平台不符合本方向申报条件。"}),
+    Rule("PLATFORM_MAU_WRONG_YEAR", _E, "application", "二（一） 上一年度", "月活统计年度不是上一年度", texts={
+        "message": "月活用户数的统计年度为{year}年，通知要求为上一年度（{want}年）平均月活用户数。",
+        "hint": "请填写{want}年全年平均月活用户数，并注明统计年度为{want}年。"}),
+    Rule("PLATFORM_NO_SERVICE_SCOPE", _E, "application", "二（一）", "未勾选服务领域", texts={
+        "message": "服务领域未勾选（{scopes}中至少一项）。",
+        "hint": "请在“服务领域”中勾选平台提供服务的领域。"}),
+    Rule("CENTER_AREA_BELOW_300", _W, "application", "二（二） 原则上不低于{area_min}平方米", "体验中心面积低于{area_min}平方米",
+         texts={
+        "message": "体验中心面积为{area:g}平方米，低于通知“原则上不低于{area_min}平方米”的要求，请评审人员判断。",
+        "hint": "请核对面积及单位（平方米）；确属面积不足的，由评审人员决定是否受理。"}),
+    Rule("CENTER_FUNCTIONS_INCOMPLETE", _W, "application", "二（二） 集展示、体验、销售、培训于一体", "体验中心功能不全", texts={
+        "message": "体验中心功能未勾选：{lacking}（通知要求集展示、体验、销售、培训于一体）。",
+        "hint": "请核对体验中心是否具备{lacking}功能，如具备请勾选。"}),
+    Rule("CENTER_NO_TECH", _W, "application", "二（二） 智能感知设施、5G+XR、大数据等", "体验中心未选择技术手段", texts={
+        "other_only.message": "主要技术手段只勾选了“其他”，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
+        "none.message": "主要技术手段未勾选任何一项，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
+        "hint": "请勾选体验中心实际应用的技术手段（智能感知设施、5G、XR/虚拟现实、大数据等）。"}),
     Rule("APPLICANT_NAME_MISMATCH", _E, "application", None, "申报单位名称前后不一致"),
     Rule("USCC_REGION_MISMATCH", _W, "application", None, "统一社会信用代码登记地与注册地址省份不一致"),
     Rule("NUMBER_INCONSISTENT", _E, "application", None, "数据前后矛盾（部分大于整体）"),

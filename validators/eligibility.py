@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from formintake.fields import CENTER_FUNCTIONS, SERVICE_SCOPES
 from formintake.models import ExtractedForm, Finding
 from formintake.validators.completeness import YEAR_MAX, YEAR_MIN, as_number, filled, is_absent
-from formintake.findings import zh_count
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import fold, name_key, province_of, strip_seal
 from formintake.validators.uscc import CATEGORIES, NON_LEGAL_PERSON_CATEGORIES, is_prc_region, valid_uscc_of
@@ -103,8 +102,8 @@ def check_legal_person(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findin
             field="uscc",
             value=code,
             expected="具备独立法人资格的单位（如统一社会信用代码以91开头的企业法人）",
-            message=f"统一社会信用代码第1–2位为“{code[:2]}”（{kind}），该类主体不具备独立法人资格。",
-            hint="申报主体须为具备独立法人资格的单位，请由具备法人资格的单位申报，或核对统一社会信用代码。",
+            message=ctx.text("APPLICANT_NOT_LEGAL_PERSON", "uscc.message", type_code=code[:2], kind=kind),
+            hint=ctx.text("APPLICANT_NOT_LEGAL_PERSON", "uscc.hint"),
             evidence=form.evidence("uscc"),
         )
     for key in ("applicant_name", "applicant_name_cover", "applicant_name_commitment"):
@@ -116,8 +115,8 @@ def check_legal_person(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findin
                 field=key,
                 value=name,
                 expected="具备独立法人资格的单位，而非分支机构",
-                message=f"申报单位“{name}”名称含“{marker}”，属于分支机构，不具备独立法人资格。",
-                hint="请由具备独立法人资格的总公司（法人单位）作为申报主体申报。",
+                message=ctx.text("APPLICANT_NOT_LEGAL_PERSON", "branch.message", name=name, marker=marker),
+                hint=ctx.text("APPLICANT_NOT_LEGAL_PERSON", "branch.hint"),
                 evidence=form.evidence(key),
             )
             break  # one branch finding per application; APPLICANT_NAME_MISMATCH covers disagreeing names
@@ -135,8 +134,8 @@ def check_prc_registered(form: ExtractedForm, ctx: RuleContext) -> Iterator[Find
             field="registered_address",
             value=addr,
             expected="在中华人民共和国境内（内地）注册的单位",
-            message=f"注册地址“{addr}”位于{place}，不属于中华人民共和国境内（内地）注册。",
-            hint="申报主体须在中华人民共和国境内注册，请核对注册地址，或由境内注册的法人单位申报。",
+            message=ctx.text("APPLICANT_NOT_PRC_REGISTERED", "address.message", address=addr, place=place),
+            hint=ctx.text("APPLICANT_NOT_PRC_REGISTERED", "address.hint"),
             evidence=form.evidence("registered_address"),
         )
     code = valid_uscc_of(form)
@@ -146,8 +145,8 @@ def check_prc_registered(form: ExtractedForm, ctx: RuleContext) -> Iterator[Find
             field="uscc",
             value=code,
             expected="第3–8位为中华人民共和国境内行政区划代码（GB/T 2260，前两位为省级代码）",
-            message=f"统一社会信用代码第3–8位“{code[2:8]}”不是中华人民共和国境内的行政区划代码。",
-            hint="请核对统一社会信用代码是否与营业执照一致。",
+            message=ctx.text("APPLICANT_NOT_PRC_REGISTERED", "uscc.message", region=code[2:8]),
+            hint=ctx.text("APPLICANT_NOT_PRC_REGISTERED", "uscc.hint"),
             evidence=form.evidence("uscc"),
         )
 
@@ -174,8 +173,8 @@ def check_mau(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         field="mau_prev_avg",
         value=int(mau),
         expected=f"不低于{_persons(need)}",
-        message=f"上一年度平均月活用户数为{_persons(mau)}，低于通知要求的{_persons(need)}。",
-        hint=f"请核对月活用户数及其单位（人/万人/亿人）；不足{zh_count(need)}的平台不符合本方向申报条件。",
+        message=ctx.text("PLATFORM_MAU_BELOW_100M", "message", mau=_persons(mau), need=_persons(need)),
+        hint=ctx.text("PLATFORM_MAU_BELOW_100M", "hint"),
         evidence=form.evidence("mau_prev_avg"),
     )
 
@@ -193,8 +192,8 @@ def check_mau_year(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         field="mau_year",
         value=int(year),
         expected=f"{want}年（上一年度）",
-        message=f"月活用户数的统计年度为{int(year)}年，通知要求为上一年度（{want}年）平均月活用户数。",
-        hint=f"请填写{want}年全年平均月活用户数，并注明统计年度为{want}年。",
+        message=ctx.text("PLATFORM_MAU_WRONG_YEAR", "message", year=int(year), want=want),
+        hint=ctx.text("PLATFORM_MAU_WRONG_YEAR", "hint", want=want),
         evidence=form.evidence("mau_year"),
     )
 
@@ -221,8 +220,8 @@ def check_service_scope(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findi
         field="service_scopes",
         value=found,
         expected="至少勾选一项：" + "、".join(SERVICE_SCOPES),
-        message="服务领域未勾选（" + "、".join(SERVICE_SCOPES) + "中至少一项）。",
-        hint="请在“服务领域”中勾选平台提供服务的领域。",
+        message=ctx.text("PLATFORM_NO_SERVICE_SCOPE", "message", scopes="、".join(SERVICE_SCOPES)),
+        hint=ctx.text("PLATFORM_NO_SERVICE_SCOPE", "hint"),
         evidence=form.evidence("service_scopes"),
     )
 
@@ -243,8 +242,8 @@ def check_area(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         field="area_sqm",
         value=area,
         expected=f"原则上不低于{need:g}平方米",
-        message=f"体验中心面积为{area:g}平方米，低于通知“原则上不低于{need:g}平方米”的要求，请评审人员判断。",
-        hint="请核对面积及单位（平方米）；确属面积不足的，由评审人员决定是否受理。",
+        message=ctx.text("CENTER_AREA_BELOW_300", "message", area=area),
+        hint=ctx.text("CENTER_AREA_BELOW_300", "hint"),
         evidence=form.evidence("area_sqm"),
     )
 
@@ -273,8 +272,8 @@ def check_functions(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         field="functions",
         value=chosen,
         expected="展示、体验、销售、培训四项功能齐全",
-        message=f"体验中心功能未勾选：{'、'.join(lacking)}（通知要求集展示、体验、销售、培训于一体）。",
-        hint=f"请核对体验中心是否具备{'、'.join(lacking)}功能，如具备请勾选。",
+        message=ctx.text("CENTER_FUNCTIONS_INCOMPLETE", "message", lacking="、".join(lacking)),
+        hint=ctx.text("CENTER_FUNCTIONS_INCOMPLETE", "hint", lacking="、".join(lacking)),
         evidence=form.evidence("functions"),
     )
 
@@ -294,8 +293,7 @@ def check_center_tech(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding
         field="tech_means",
         value=chosen or None,
         expected="至少一项具体技术手段，如智能感知设施、5G、XR/虚拟现实、大数据等",
-        message=("主要技术手段只勾选了“其他”，" if chosen else "主要技术手段未勾选任何一项，")
-        + "未选择智能感知设施、5G+XR、大数据等具体技术手段。",
-        hint="请勾选体验中心实际应用的技术手段（智能感知设施、5G、XR/虚拟现实、大数据等）。",
+        message=ctx.text("CENTER_NO_TECH", "other_only.message" if chosen else "none.message"),
+        hint=ctx.text("CENTER_NO_TECH", "hint"),
         evidence=form.evidence("tech_means"),
     )

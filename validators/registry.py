@@ -53,6 +53,10 @@ class RuleContext:
                 form, recommending(self.recommender_path, form.value("recommender"), self.campaign))
         return hit[1]
 
+    def text(self, code: str, which: str, /, **values: Any) -> str:
+        """A catalogued text of ``code`` (formintake.findings, ``Rule.texts``) filled for this campaign."""
+        return RULES[code].text(which, self.campaign, **values)
+
     def finding(
         self,
         code: str,

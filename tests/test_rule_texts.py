@@ -1,0 +1,36 @@
+"""Rule message texts come from the finding catalogue (formintake/findings.py, ``Rule.texts``), like the
+titles: templates filled from the campaign and the values a rule found (issue 11)."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from formintake.findings import RULES, campaign_terms
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_text_a_rule_asks_for_is_catalogued():
+    used = set()
+    for path in (ROOT / "validators").glob("*.py"):
+        for code, which in re.findall(r'ctx\.text\(\s*"([A-Z0-9_]+)",\s*"([a-z_.]+)"', path.read_text("utf-8")):
+            used.add((code, which))
+            assert which in RULES[code].texts, (path.name, code, which)
+    catalogued = {(c, w) for c, r in RULES.items() for w in r.texts}
+    # every catalogued text is used (CENTER_NO_TECH's second variant is the other branch of a condition)
+    assert catalogued - used <= {("CENTER_NO_TECH", "none.message")}
+    assert used, "no rule reads its texts from the catalogue"
+
+
+@pytest.mark.parametrize("code", [c for c, r in RULES.items() if r.texts])
+def test_templates_are_well_formed(code, campaign):
+    terms = set(campaign_terms(campaign))
+    for which, template in RULES[code].texts.items():
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        assert all(re.fullmatch(r"[a-z_]+", n) for n in names), (code, which, names)
+        filled = RULES[code].text(which, campaign, **{n: "X" for n in names - terms if n != "area"}, area=1.0)
+        assert "{" not in filled and "}" not in filled
