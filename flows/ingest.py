@@ -10,17 +10,19 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from formintake import pipeline
 from formintake.config import dask_address as config_dask_address
 from formintake.config import load_campaign, s3_settings
 from formintake.keys import ResultKeys
+from formintake.models import STATUS_ZH
 from formintake.logging_setup import install_mask_filter
 from formintake.reports.artifacts import NO_FINDINGS, findings_table
 from formintake.reports.masking import mask_for_record, mask_pii
@@ -71,12 +73,17 @@ def _run_name() -> str:
     return f"formintake {campaign}{full} {dt.datetime.now(tz):%Y-%m-%d %H:%M}"
 
 
+# Large arguments (listings, version documents) go to tasks wrapped in ``quote``: Prefect would otherwise
+# walk every object inside them twice per task run looking for futures (most of its time at 1,000 forms).
+
+
 @task(name="list uploads", cache_policy=NO_CACHE)
-def plan_uploads(campaign_id: str, full: bool) -> pipeline.Plan:
-    """List every object version of the campaign and decide what must be extracted."""
+def plan_uploads(campaign_id: str, full: bool, versions: list[ObjectVersion] | None = None) -> pipeline.Plan:
+    """Decide what must be extracted among every object version of the campaign (``versions``: the
+    listing the flow made, else listed here)."""
     _, uploads, results = _stores()
     camp = load_campaign(campaign_id)
-    plan = pipeline.plan_run(uploads, results, camp, uploads_prefix=f"{campaign_id}/", full=full)
+    plan = pipeline.plan_run(uploads, results, camp, uploads_prefix=f"{campaign_id}/", full=full, versions=versions)
     log = get_run_logger()
     log.info("%d object versions under %s/: %d to extract (%s), %d unchanged since an earlier run (reused)",
              len(plan.versions), campaign_id, len(plan.new), "full re-run" if full else "new or changed", len(plan.known))
@@ -116,12 +123,12 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
 
 @task(name="batch rules, records and reports", cache_policy=NO_CACHE)
 def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, processed: int, started: float,
-           started_at: str) -> pipeline.RunResult:
+           started_at: str, inputs: str | None = None) -> pipeline.RunResult:
     """Link corrections, run the batch rules, write records and reports, then switch latest/."""
     settings, uploads, results = _stores()
     camp = load_campaign(plan.campaign)
     return pipeline.finish(uploads, results, camp, plan, docs, run_id=run_id, processed=processed,
-                           started=started, bucket=settings.uploads_bucket, started_at=started_at)
+                           started=started, bucket=settings.uploads_bucket, started_at=started_at, inputs=inputs)
 
 
 def _extract_all(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, dask_address: str | None):
@@ -165,13 +172,12 @@ def _map_batches(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, si
     for b in batches:
         keys = {v.key for v in b}
         twins.append({k: d for k, d in index.items() if k[0] in keys})
+    params = [{"versions": quote(b), "campaign_id": campaign, "run_id": run_id, "full": full, "done_before": s,
+               "total": total, "twins": quote(t)} for b, s, t in zip(batches, starts, twins)]
     if runner is None:
-        futures = process_batch.map(versions=batches, campaign_id=unmapped(campaign), run_id=unmapped(run_id),
-                                    full=unmapped(full), done_before=starts, total=unmapped(total), twins=twins)
+        futures = [process_batch.submit(**p) for p in params]
     else:
-        futures = [runner.submit(process_batch, parameters={
-            "versions": b, "campaign_id": campaign, "run_id": run_id, "full": full, "done_before": s,
-            "total": total, "twins": t}) for b, s, t in zip(batches, starts, twins)]
+        futures = [runner.submit(process_batch, parameters=p) for p in params]
     for fut in futures:
         yield from fut.result()
 
@@ -186,6 +192,21 @@ def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
                           description=f"Findings of run {result.run_id} (personal data masked)")
     url = results.url(result.report_keys["exceptions.html"])
     create_link_artifact(link=url, link_text=f"异常报告 exceptions.html ({result.run_id})", key=f"{key}-report",
+                         description="Presigned link to the reviewers' report in S3 (valid 7 days)")
+
+
+def _publish_unchanged_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
+    """A run that changed nothing: a one-line summary and a fresh link to the standing report (the
+    findings table artifact of the run whose outputs stand is still the current one)."""
+    _, _, results = _stores()
+    key = f"formintake-{campaign_id}".lower()
+    counts = "，".join(f"{STATUS_ZH.get(k, k)} {v}" for k, v in result.counts.items())
+    create_markdown_artifact(
+        markdown=f"# formintake {campaign_id} 运行 {result.run_id}\n\n自运行 {result.same_as} 以来上传文件、轮次配置、"
+                 f"豁免和程序均无变化，沿用其记录和报告（本次未写入任何结果文件）。\n\n{counts}\n",
+        key=f"{key}-summary", description=f"formintake {campaign_id} run {result.run_id} (no change)")
+    create_link_artifact(link=results.url(result.report_keys["exceptions.html"]),
+                         link_text=f"异常报告 exceptions.html ({result.same_as})", key=f"{key}-report",
                          description="Presigned link to the reviewers' report in S3 (valid 7 days)")
 
 
@@ -215,16 +236,28 @@ def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None 
     with concurrency(limit, occupy=1, strict=True):
         run_id, started_at = pipeline.new_run_id(), pipeline.now_iso(precise=True)
         log.info("run %s of campaign %s (%s)", run_id, campaign, "full" if full else "incremental")
-        plan = plan_uploads(campaign, full)
-        docs = dict(plan.known)
-        total = len(plan.new)
-        for doc in _extract_all(plan, campaign, run_id, full, dask_address or config_dask_address()):
-            docs[doc.vid] = doc
-        result = finish(plan, docs, run_id, total, started, started_at)
-        _publish_artifacts(result, campaign)
+        settings, uploads, results = _stores()
+        inputs = pipeline.check_inputs(uploads, results, load_campaign(campaign), uploads_prefix=f"{campaign}/",
+                                       full=full, bucket=settings.uploads_bucket)
+        if inputs.same_as is not None:  # no task at all: nothing to extract, link, judge or write
+            result = pipeline.finish_unchanged(results, load_campaign(campaign), inputs, run_id=run_id,
+                                               started_at=started_at)
+            log.info("nothing changed since run %s (same %d object versions, campaign file, waivers and code): "
+                     "its records and reports stand; nothing written but runs.json", result.same_as,
+                     len(inputs.versions))
+            _publish_unchanged_artifacts(result, campaign)
+        else:
+            plan = plan_uploads(campaign, full, quote(inputs.versions))
+            docs = dict(plan.known)
+            total = len(plan.new)
+            for doc in _extract_all(plan, campaign, run_id, full, dask_address or config_dask_address()):
+                docs[doc.vid] = doc
+            result = finish(quote(plan), quote(docs), run_id, total, started, started_at, inputs.fingerprint)
+            _publish_artifacts(result, campaign)
     summary = {
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
         "run_id": result.run_id,
+        "same_as": result.same_as,
         "processed": result.processed,
         "reused": result.reused,
         "counts": result.counts,
@@ -234,5 +267,5 @@ def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None 
         "seconds": round(time.perf_counter() - started, 2),
     }
     log.info("run %s complete: %s; reports under %s and latest/", result.run_id, result.counts,
-             ResultKeys(campaign).run_reports_prefix(result.run_id))
+             ResultKeys(campaign).run_reports_prefix(result.same_as or result.run_id))
     return summary

@@ -33,10 +33,11 @@ from formintake.extractors.isolated import Job, Outcome, form_of, isolation_enab
 from formintake.keys import ResultKeys
 from formintake.models import Evidence, ExtractedForm, Finding, Record, SourceInfo
 from formintake.status import compute_status
-from formintake.steps.compare import compare_with_previous
+from formintake.steps.compare import compare_with_previous, load_json
+from formintake.steps.inputs import fingerprint, unchanged_entry, unchanged_since
 from formintake.steps.judge import judge
 from formintake.steps.link import application_id_for, link_versions, records_of
-from formintake.steps.publish import dumps, publish
+from formintake.steps.publish import REPORT_FILES, append_run, dumps, publish
 from formintake.storage.base import (NAME_CONTROL, NAME_DOT_SEGMENT, ObjectStore, ObjectTooLarge, ObjectVersion,
                                      UnreachableName, as_listed_in_xml)
 from formintake.storage.s3 import is_transient
@@ -48,9 +49,9 @@ from formintake.versions import VersionDoc
 from formintake.waivers import load_waivers
 
 __all__ = [  # what the flow, the CLI, tests and bench use
-    "Plan", "RunResult", "ResultKeys", "VersionDoc", "application_id_for", "build_record", "check_document",
-    "extract_and_check",
-    "finish", "new_run_id", "now_iso", "plan_run", "process_version", "process_versions", "run_campaign",
+    "Inputs", "Plan", "RunResult", "ResultKeys", "VersionDoc", "application_id_for", "build_record",
+    "check_document", "check_inputs", "extract_and_check",
+    "finish", "finish_unchanged", "new_run_id", "now_iso", "plan_run", "process_version", "process_versions", "run_campaign",
     "same_content_index", "version_id_of",
 ]
 
@@ -74,6 +75,35 @@ def recommender_of_key(key: str, uploads_prefix: str) -> str | None:
     # the folders as written, empty and "." segments skipped (``2023//江苏省/x``, ``2023/./江苏省/x`` on AWS)
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     return parts[0] if len(parts) >= 2 else None
+
+
+# --------------------------------------------------------------------------- step 0: did anything change?
+
+
+@dataclass
+class Inputs:
+    versions: list[ObjectVersion]  # every version under the campaign, oldest first
+    fingerprint: str  # formintake.steps.inputs.fingerprint
+    history: dict  # runs.json as read
+    same_as: dict | None  # the last run's runs.json entry when nothing changed since it (else None)
+
+
+def _listing(uploads: ObjectStore, uploads_prefix: str) -> list[ObjectVersion]:
+    # stable sort: versions of one key keep the store's oldest-first order when their times tie
+    return sorted(uploads.list_versions(uploads_prefix), key=lambda v: (v.last_modified, v.key))
+
+
+@timed("plan")
+def check_inputs(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool,
+                 bucket: str | None = None) -> Inputs:
+    """List the uploads, read runs.json and the waivers: three requests that tell whether this run's inputs
+    equal the last complete run's (then ``same_as`` is set and :func:`finish_unchanged` ends the run)."""
+    keys = ResultKeys(campaign.id)
+    versions = _listing(uploads, uploads_prefix)
+    history = load_json(results, keys.runs, {"runs": []})
+    inputs = fingerprint(versions, campaign, _get_or_none(results, keys.waivers), uploads_prefix=uploads_prefix,
+                         bucket=bucket)
+    return Inputs(versions, inputs, history, None if full else unchanged_since(history, inputs))
 
 
 # --------------------------------------------------------------------------- step 1: plan
@@ -104,10 +134,11 @@ _INDEX = TypeAdapter(dict[str, VersionDoc])
 
 
 @timed("plan")
-def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool) -> Plan:
+def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, uploads_prefix: str, full: bool,
+             versions: list[ObjectVersion] | None = None) -> Plan:
+    """``versions``: the listing :func:`check_inputs` made (else the uploads are listed here)."""
     keys = ResultKeys(campaign.id)
-    # stable sort: versions of one key keep the store's oldest-first order when their times tie
-    versions = sorted(uploads.list_versions(uploads_prefix), key=lambda v: (v.last_modified, v.key))
+    versions = _listing(uploads, uploads_prefix) if versions is None else versions
     stored = {PurePosixPath(k).stem: k for k in results.list_keys(keys.versions_prefix)}
     # the last finished run's version documents in one GET; a version it lacks (processed by a run that
     # died before finishing) is read from its own document
@@ -426,6 +457,7 @@ class RunResult:
     quota_units: list[dict]
     quota_cities: list[dict]
     report_input: reports.ReportInput | None = None
+    same_as: str | None = None  # nothing changed since this run: its records and reports stand (nothing written)
 
     @property
     def summary_markdown(self) -> str:
@@ -435,7 +467,7 @@ class RunResult:
 
 def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan: Plan, docs: dict[str, VersionDoc], *,
            run_id: str, processed: int, started: float, bucket: str | None = None,
-           write_reports: bool = True, started_at: str | None = None) -> RunResult:
+           write_reports: bool = True, started_at: str | None = None, inputs: str | None = None) -> RunResult:
     """Link -> judge -> compare -> publish (:mod:`formintake.steps`), once every version is processed."""
     keys = ResultKeys(campaign.id)
     ordered = [docs[vid] for vid in (version_id_of(v) for v in plan.versions) if vid in docs]
@@ -464,6 +496,9 @@ def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan:
     )
     result = RunResult(run_id, current, superseded, processed, len(plan.known), {}, comparison.baseline_run_id, counts,
                        comparison.new, comparison.resolved, judgement.quota_units, judgement.quota_cities, inp)
+    # our own failures are retried by the next run: it may not short-cut (steps.inputs)
+    internal = sum(has_internal_error(d) for d in ordered) + sum(
+        f.code == "INTERNAL_ERROR" for r in current for f in r.findings)
     if write_reports:
         # the plan's one GET next time; not written again when no version changed
         index = orjson.dumps({d.vid: d.model_dump(mode="json") for d in ordered}, option=orjson.OPT_SORT_KEYS)
@@ -472,8 +507,25 @@ def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan:
         lap("records")
         result.report_keys = publish(results, keys, inp, comparison, {
             "run_id": run_id, "digest": comparison.inputs_digest, "baseline": comparison.baseline_run_id,
-            "started_at": started_at, "processed": processed, "reused": len(plan.known), "counts": counts})
+            "started_at": started_at, "processed": processed, "reused": len(plan.known), "counts": counts,
+            "new_findings": comparison.new, "resolved_findings": comparison.resolved, "internal_errors": internal,
+            **({"inputs": inputs} if inputs else {})})
     return result
+
+
+def finish_unchanged(results: ObjectStore, campaign: Campaign, inputs: Inputs, *, run_id: str,
+                     started_at: str | None = None) -> RunResult:
+    """A run whose inputs equal the last complete run's: nothing is extracted, linked, judged or written
+    but this run's line in runs.json; the records and reports of ``same_as`` stand."""
+    assert inputs.same_as is not None
+    keys = ResultKeys(campaign.id)
+    entry = unchanged_entry(inputs.same_as, run_id=run_id, started_at=started_at, versions=len(inputs.versions),
+                            inputs=inputs.fingerprint)
+    append_run(results, keys, inputs.history, entry)
+    same = entry["same_as"]
+    return RunResult(run_id, [], [], 0, len(inputs.versions), {n: keys.report(same, n) for n in REPORT_FILES},
+                     entry.get("baseline"), dict(entry.get("counts") or {}), entry.get("new_findings", 0),
+                     entry.get("resolved_findings", 0), [], [], None, same_as=same)
 
 
 def _get_or_none(store: ObjectStore, key: str) -> bytes | None:
@@ -492,7 +544,10 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
     """The whole pipeline in-process: what `formintake check` runs, and what the flow orchestrates."""
     started, started_at = time.perf_counter(), now_iso(precise=True)
     run_id = run_id or new_run_id()
-    plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full)
+    inputs = check_inputs(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full, bucket=bucket)
+    if inputs.same_as is not None:
+        return finish_unchanged(results, campaign, inputs, run_id=run_id, started_at=started_at)
+    plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full, versions=inputs.versions)
     docs = dict(plan.known)
     versions = process_versions(uploads, results, plan.new, campaign, uploads_prefix=uploads_prefix, run_id=run_id,
                                 full=full, known=plan.known, bucket=bucket)
@@ -501,4 +556,4 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
         if progress:
             progress(i, len(plan.new), doc.source.key)
     return finish(uploads, results, campaign, plan, docs, run_id=run_id, processed=len(plan.new),
-                  started=started, bucket=bucket, started_at=started_at)
+                  started=started, bucket=bucket, started_at=started_at, inputs=inputs.fingerprint)

@@ -36,6 +36,8 @@ def print_result(console, result, where: str) -> None:
     for status in ("accepted", "needs_review", "rejected", "unreadable", "superseded"):
         t.add_row(f"{STATUS_ZH[status]} ({status})", str(counts.get(status, 0)))
     console.print(t)
+    if get("same_as"):
+        console.print(f"自运行 {get('same_as')} 以来没有变化（上传文件、轮次配置、豁免、程序）：沿用其记录和报告，未写入任何结果文件")
     if get("baseline_run_id") or get("new_findings") or get("resolved_findings"):
         console.print(f"与上次运行相比：新增问题 {get('new_findings')} 条，已解决 {get('resolved_findings')} 条")
     console.print(f"报告 / reports: {where}")

@@ -169,14 +169,14 @@ def test_incremental_rerun_and_corrections(prefect_api, s3_env):
     assert "FIELD_INVALID_FORMAT" in _codes(recs1[key_b])
     html1 = results.get(f"reports/{CAMPAIGN}/latest/exceptions.html")
 
-    # a run with no new uploads extracts nothing and produces the same records and reports
+    # a run with no new uploads extracts nothing, writes nothing but runs.json: run 1's outputs stand
     run_again = run_flow()
-    assert run_again["processed"] == 0 and run_again["reused"] == 3
+    assert run_again["processed"] == 0 and run_again["reused"] == 3 and run_again["same_as"] == run1["run_id"]
     recs_again = {r["source"]["key"]: r for r in read_jsonl(results, f"records/{CAMPAIGN}/applications.jsonl")}
     assert recs_again == recs1
-    exc1 = read_json(results, f"reports/{CAMPAIGN}/{run1['run_id']}/exceptions.json")
-    exc_again = read_json(results, f"reports/{CAMPAIGN}/{run_again['run_id']}/exceptions.json")
-    assert exc_again["findings"] == exc1["findings"]
+    assert run_again["reports"]["exceptions.json"] == f"reports/{CAMPAIGN}/{run1['run_id']}/exceptions.json"
+    assert results.get(f"reports/{CAMPAIGN}/latest/exceptions.html") == html1
+    assert not results.list_keys(f"reports/{CAMPAIGN}/{run_again['run_id']}/")
 
     # corrections: A as a new version of the same key, B under a new key; and a new form D
     a_fixed = build_sample(dict(a_vals, area_sqm=350.0), fmt="docx", name=a.name, recommender_path=a.recommender_path)

@@ -17,6 +17,7 @@ from formintake.samples import base_values, build_sample, demo_batch, write_samp
 from formintake.samples.defects import DEFECT_CODES, DEFECT_DIRECTION, DEFECT_FORMATS, make_defect
 from formintake.samples.render import RenderStyle
 from formintake.storage.local import LocalStore
+from formintake.waivers import dump_waivers
 
 CAMPAIGN = load_campaign("2023")
 CASES = [(code, fmt) for code in DEFECT_CODES for fmt in DEFECT_FORMATS[code]]
@@ -81,11 +82,21 @@ def test_demo_batch_through_the_pipeline(tmp_path):
     lines = (out / "records/2023/applications.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(samples)
 
-    # a second check of the same folder extracts nothing and writes the same findings
+    # a second check of the same folder extracts nothing and writes nothing but its line in runs.json:
+    # the first run's records and reports stand
+    written = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     again = pipeline.run_campaign(LocalStore(tmp_path / "in"), LocalStore(out), CAMPAIGN, uploads_prefix="")
-    assert again.processed == 0 and again.reused == len(samples)
+    assert again.processed == 0 and again.reused == len(samples) and again.same_as == result.run_id
+    assert again.counts == result.counts
+    assert again.report_keys["exceptions.json"] == f"reports/2023/{result.run_id}/exceptions.json"
+    assert {p for p in out.rglob("*") if p.is_file() and written.get(p) != p.stat().st_mtime_ns} == {
+        out / "state/2023/runs.json"}
+    # a changed input (here an empty waivers file) makes a real run: nothing extracted, the same findings
+    (out / "state/2023/waivers.json").write_bytes(dump_waivers([], "2023"))
+    rerun = pipeline.run_campaign(LocalStore(tmp_path / "in"), LocalStore(out), CAMPAIGN, uploads_prefix="")
+    assert rerun.processed == 0 and rerun.same_as is None
     first = json.loads((out / f"reports/2023/{result.run_id}/exceptions.json").read_text(encoding="utf-8"))
-    second = json.loads((out / f"reports/2023/{again.run_id}/exceptions.json").read_text(encoding="utf-8"))
+    second = json.loads((out / f"reports/2023/{rerun.run_id}/exceptions.json").read_text(encoding="utf-8"))
     assert first["findings"] == second["findings"]
 
 
@@ -119,4 +130,4 @@ def test_file_replaced_in_a_local_folder_supersedes_the_earlier_one(tmp_path):
     assert second.superseded[0].source.etag == first.records[0].source.etag
     assert [f.code for f in second.records[0].resolved_findings] == ["CENTER_AREA_BELOW_300"]
     again = pipeline.run_campaign(uploads, results, CAMPAIGN, uploads_prefix="")
-    assert again.processed == 0 and len(again.superseded) == 1
+    assert again.processed == 0 and again.same_as == second.run_id and again.counts["superseded"] == 1

@@ -67,3 +67,47 @@ def test_versions_index_written_only_when_it_changes(tmp_path, campaign):
     results.puts.clear()
     r = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
     assert r.processed == 1 and results.puts.count(layout.versions_index) == 1
+
+
+def _history(tmp_path, campaign) -> list[dict]:
+    import json
+
+    return json.loads((tmp_path / "out" / pipeline.ResultKeys(campaign.id).runs).read_text(encoding="utf-8"))["runs"]
+
+
+def test_a_run_whose_inputs_did_not_change_writes_only_its_line_in_the_history(tmp_path, campaign):
+    uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
+    layout = pipeline.ResultKeys(campaign.id)
+    first = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    assert first.same_as is None and _history(tmp_path, campaign)[-1]["inputs"]
+    for _ in range(2):  # a second unchanged run still stands for the first
+        results.gets.clear(), results.puts.clear()
+        again = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+        assert (again.same_as, again.processed, again.reused, again.counts) == (first.run_id, 0, 4, first.counts)
+        assert results.puts == [layout.runs]  # no record, report, index or snapshot
+        assert sorted(results.gets) == sorted([layout.runs, layout.waivers])  # no version document read
+        assert again.report_keys["exceptions.html"] == layout.report(first.run_id, "exceptions.html")
+        assert _history(tmp_path, campaign)[-1] | {"completed_at": None} == _history(tmp_path, campaign)[-1] | {
+            "run_id": again.run_id, "same_as": first.run_id, "processed": 0, "completed_at": None}
+
+    # a new upload: a real run, compared with the first run (the unchanged runs wrote no findings snapshot)
+    s = build_sample(base_values("platform", 99, province="江苏省"), fmt="docx")
+    (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
+    third = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    assert third.processed == 1 and third.same_as is None and third.baseline_run_id == first.run_id
+    assert all(f.change == "persisting" for r in third.records if r.source.key != f"江苏省/{s.name}" for f in r.findings)
+
+
+def test_changed_waivers_campaign_or_full_make_a_real_run(tmp_path, campaign):
+    from formintake.waivers import dump_waivers
+
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    assert pipeline.run_campaign(uploads, results, campaign, uploads_prefix="").same_as is not None
+    results.put(pipeline.ResultKeys(campaign.id).waivers, dump_waivers([], campaign.id))
+    assert pipeline.run_campaign(uploads, results, campaign, uploads_prefix="").same_as is None
+    other = campaign.model_copy(update={"thresholds": campaign.thresholds.model_copy(update={"doc_timeout_s": 61.0})})
+    assert pipeline.run_campaign(uploads, results, other, uploads_prefix="").same_as is None
+    assert pipeline.run_campaign(uploads, results, other, uploads_prefix="").same_as is not None
+    full = pipeline.run_campaign(uploads, results, other, uploads_prefix="", full=True)
+    assert full.same_as is None and full.processed == 4

@@ -2,7 +2,8 @@
 resolved since then.
 
 The baseline is the last run whose inputs (the set of version ids) differed from this run's: re-running
-on unchanged inputs keeps comparing with the same baseline instead of with itself.
+on unchanged inputs keeps comparing with the same baseline instead of with itself. A run that changed
+nothing (steps.inputs) stands for the run whose outputs it kept (``same_as``).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def compare_with_previous(results: ObjectStore, keys: ResultKeys, current: list[
     last = history["runs"][-1] if history["runs"] else None
     if last and last["digest"] == digest:
         baseline_id = last.get("baseline")
-    else:
-        baseline_id = last["run_id"] if last else None
+    else:  # a run that changed nothing wrote no snapshot: the run whose outputs it kept did
+        baseline_id = (last.get("same_as") or last["run_id"]) if last else None
     baseline = load_json(results, keys.findings_snapshot(baseline_id), {}) if baseline_id else {}
     new_count = resolved_count = 0
     for r in current:

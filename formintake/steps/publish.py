@@ -23,6 +23,7 @@ from formintake.timing import Laps
 JSON, CSV = "application/json", "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RUNS_KEPT = 200  # runs.json keeps the last this many runs
+REPORT_FILES = ("exceptions.json", "exceptions.csv", "exceptions.xlsx", "exceptions.html")  # each run's reports
 
 
 def dumps(obj: Any) -> bytes:
@@ -76,6 +77,7 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
         "exceptions.xlsx": (reports.write_exceptions_xlsx(inp), XLSX),
         "exceptions.html": (reports.write_exceptions_html(inp), "text/html; charset=utf-8"),
     }
+    assert tuple(files) == REPORT_FILES
     report_keys = {}
     for name, (data, ctype) in files.items():
         results.put(keys.report(inp.run_id, name), data, ctype)
@@ -85,9 +87,13 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
         results.put(keys.latest(name), data, ctype)
     results.put(keys.latest("manifest.json"), dumps(manifest), JSON)
 
-    history = comparison.history
+    append_run(results, keys, comparison.history, run_entry)
+    lap("reports")
+    return report_keys
+
+
+def append_run(results: ObjectStore, keys: ResultKeys, history: dict[str, Any], run_entry: dict[str, Any]) -> None:
+    """Add this run's line (with ``completed_at``) to runs.json, the last thing a complete run writes."""
     history["runs"].append({**run_entry, "completed_at": now_iso(precise=True)})
     history["runs"] = history["runs"][-RUNS_KEPT:]
     results.put(keys.runs, dumps(history), JSON)
-    lap("reports")
-    return report_keys
