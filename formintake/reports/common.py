@@ -118,6 +118,8 @@ def fmt_value(v: Any) -> str:
 
 def display_width(s: str) -> int:
     """Columns a string takes in a spreadsheet: CJK and other wide characters count 2."""
+    if s.isascii():
+        return len(s)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
 
 

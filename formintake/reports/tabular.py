@@ -224,9 +224,11 @@ class _Sheet:
         x = _xl_value(v)
         if row < FIT_ROWS and x is not None:
             text = str(x)
-            w = max(display_width(line) for line in text.splitlines() or [""])
-            if w > self.widths.get(col, 0):
-                self.widths[col] = w
+            known = self.widths.get(col, 0)
+            if 2 * len(text) > known:  # else it cannot be wider (a character is at most 2 wide)
+                w = max(display_width(line) for line in text.splitlines() or [""])
+                if w > known:
+                    self.widths[col] = w
         if x is None or x == "":
             return  # an empty cell is not written at all (most of a wide sheet): no XML, no format
         if isinstance(x, str):

@@ -76,13 +76,23 @@ def link_versions(docs: list[VersionDoc], campaign: Campaign) -> list[Chain]:
     return chains
 
 
+def _own_copy(r: Record) -> Record:
+    """A copy the later steps may change without touching the version document: they assign a record's
+    own attributes (status, findings, supersedes …) and a finding's (change, waiver), and change nothing
+    deeper (fields, evidence and sources are shared, read only). A deep copy cost more than linking."""
+    own = r.model_copy()
+    own.findings = [f.model_copy() for f in r.findings]
+    own.resolved_findings = [f.model_copy() for f in r.resolved_findings]
+    return own
+
+
 def records_of(chains: list[Chain]) -> tuple[list[Record], list[Record]]:
     """Each chain's current record (knowing what it supersedes) and the superseded ones (status
     ``superseded``, knowing what superseded them), all carrying the application id."""
     current: list[Record] = []
     superseded: list[Record] = []
     for chain in chains:
-        recs = [d.record.model_copy(deep=True) for d in chain.versions]
+        recs = [_own_copy(d.record) for d in chain.versions]
         for r in recs:
             r.application_id = chain.application_id
         cur = recs[-1]
