@@ -89,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results.json; "
                     "bench/scale-results.json with --scale)")
     ap.add_argument("--scale", action="store_true", help="the pipeline at 1k/3k/10k uploads (bench/scale.py)")
-    ap.add_argument("--sizes", default="1000,3000,10000", help="--scale: uploads per case, multiples of 1000")
+    ap.add_argument("--sizes", default="1000,3000,10000", help="--scale: uploads per case (multiples of 1000, or fewer than 1000)")
     ap.add_argument("--s3", action="store_true", help="--scale: also 1,000 through S3 + the Prefect flow")
     ap.add_argument("--dask", action="store_true", help="--scale: also 1,000 through S3 + flow on a LocalCluster")
+    ap.add_argument("--s3-size", type=int, default=1000, help="--scale: uploads for --s3 / --dask (default 1000)")
     ap.add_argument("--floors", action="store_true", help="--scale: raw parser times beside the extractor")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))

@@ -92,14 +92,17 @@ def base_corpus() -> Path:
 
 
 def corpus(n: int) -> Path:
-    """n uploads (a multiple of 1,000): the base ones, then hard-linked copies ``cKK-<name>``."""
+    """n uploads: a multiple of 1,000 is the base ones, then hard-linked copies ``cKK-<name>``; fewer than
+    1,000 (quick runs on a loaded machine) is the first n of the base ones (the changed one among them)."""
     base = base_corpus()
     root = CACHE / f"n{n}"
     if (root / ".complete").exists():
         return root / "uploads"
     shutil.rmtree(root, ignore_errors=True)
     files = sorted(p for p in (base / "uploads").rglob("*") if p.is_file())
-    for k in range(n // 1000):
+    if n < 1000:
+        files = [p for p in files if int(p.name[:4]) < n]
+    for k in range(max(1, n // 1000)):
         for p in files:
             rel = p.relative_to(base / "uploads")
             dst = root / "uploads" / rel.parent / (rel.name if k == 0 else f"c{k:02d}-{rel.name}")
@@ -408,10 +411,10 @@ def main(args, in_child, table) -> int:
         results["local"].append(in_child(local_case, n, timeout=3600))
         save()
     if args.s3:
-        results["s3"].append(in_child(s3_flow_case, 1000, False, timeout=3600))
+        results["s3"].append(in_child(s3_flow_case, args.s3_size, False, timeout=3600))
         save()
     if args.dask:
-        results["s3"].append(in_child(s3_flow_case, 1000, True, timeout=3600))
+        results["s3"].append(in_child(s3_flow_case, args.s3_size, True, timeout=3600))
         save()
     results["load_after"] = os.getloadavg()
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
