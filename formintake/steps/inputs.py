@@ -13,6 +13,7 @@ retried every run); a history without a fingerprint (older runs).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Iterable
@@ -45,6 +46,9 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+_LISTED = tuple(f.name for f in dataclasses.fields(ObjectVersion))
+
+
 def fingerprint(versions: Iterable[ObjectVersion], campaign: Campaign, waivers: bytes | None, *,
                 uploads_prefix: str, bucket: str | None) -> str:
     """sha256 of the run's inputs (module doc)."""
@@ -53,8 +57,7 @@ def fingerprint(versions: Iterable[ObjectVersion], campaign: Campaign, waivers: 
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     h.update(hashlib.sha256(waivers or b"").digest())
     for v in sorted(versions, key=lambda v: (v.key, v.last_modified, v.version_id or "")):
-        line = "\0".join(str(x) for x in (v.key, v.version_id, v.etag, v.size, v.last_modified, v.is_latest,
-                                          v.key_bytes_hex, v.not_regular))
+        line = "\0".join(str(getattr(v, name)) for name in _LISTED)  # every field the store listed
         h.update(line.encode("utf-8", "surrogatepass") + b"\n")
     return h.hexdigest()
 
