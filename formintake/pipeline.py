@@ -341,7 +341,8 @@ def same_content_index(docs: Iterable[VersionDoc]) -> dict[tuple[str, str], Vers
 def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[ObjectVersion], campaign: Campaign, *,
                      uploads_prefix: str, run_id: str, full: bool, known: dict[str, VersionDoc],
                      bucket: str | None = None, previous: dict[str, VersionDoc | None] | None = None,
-                     twins: dict[tuple[str, str], VersionDoc] | None = None) -> Iterator[VersionDoc]:
+                     twins: dict[tuple[str, str], VersionDoc] | None = None,
+                     step: str = "extract") -> Iterator[VersionDoc]:
     """Read, extract and check object versions on every core; store and yield each version document as
     it completes (completion order, not the order given).
 
@@ -350,6 +351,7 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
     large, not a file, unreadable, or our own bug), it ends in one record. A ``full`` re-run keeps each
     version's first-seen run from its earlier doc; an incremental run reuses the extraction of a
     re-uploaded identical file (``twins``; by default from ``known``, the plan's unchanged versions).
+    ``step``: the formintake.timing step the time goes to (the flow's concurrent batches time their own).
     """
     keys = ResultKeys(campaign.id)
     if twins is None:
@@ -417,7 +419,7 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
             results.put(keys.version_record(vid), dumps(doc.model_dump(mode="json")), "application/json")
             yield doc
     finally:
-        add_time("extract", time.perf_counter() - t0)
+        add_time(step, time.perf_counter() - t0)
 
 
 def _run(jobs: Iterator[Job]) -> Iterator[tuple[tuple, Outcome]]:
