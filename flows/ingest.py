@@ -173,10 +173,11 @@ def _map_batches(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, si
     for b in batches:
         keys = {v.key for v in b}
         twins.append({k: d for k, d in index.items() if k[0] in keys})
-    params = [{"versions": quote(b), "campaign_id": campaign, "run_id": run_id, "full": full, "done_before": s,
-               "total": total, "twins": quote(t)} for b, s, t in zip(batches, starts, twins)]
-    if runner is None:
-        futures = [process_batch.submit(**p) for p in params]
+    params = [{"versions": b, "campaign_id": campaign, "run_id": run_id, "full": full, "done_before": s,
+               "total": total, "twins": t} for b, s, t in zip(batches, starts, twins)]
+    if runner is None:  # quoted: not walked (the Dask runner passes its parameters through as they are)
+        futures = [process_batch.submit(**{**p, "versions": quote(p["versions"]), "twins": quote(p["twins"])})
+                   for p in params]
     else:
         futures = [runner.submit(process_batch, parameters=p) for p in params]
     for fut in futures:
