@@ -29,15 +29,13 @@ from formintake.storage.base import ObjectVersion
 def code_digest() -> str:
     """sha256 over the installed package's files (code, campaign files, templates) and its version:
     any change to the code makes the next run a real one."""
-    import formintake
-    import formintake.extractors
-    import formintake.flows
-    import formintake.storage
-    import formintake.validators
+    from importlib.util import find_spec
 
     h = hashlib.sha256(__version__.encode())
-    roots = sorted({Path(m.__file__).resolve().parent for m in (formintake, formintake.extractors, formintake.flows,
-                                                                 formintake.storage, formintake.validators)})
+    # the packages' folders, found without importing them (formintake.flows would import Prefect)
+    roots = sorted({Path(loc).resolve() for name in ("formintake", "formintake.extractors", "formintake.flows",
+                                                     "formintake.storage", "formintake.validators")
+                    for loc in find_spec(name).submodule_search_locations})
     for root in roots:
         for p in sorted(root.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"):
