@@ -138,6 +138,21 @@ def test_masked_keys_keep_distinct_ids_that_need_the_salt():
                         CAMPAIGN, "listing", salt).resource.id == f"s3://uploads/{plain}"
 
 
+def test_a_state_from_before_the_salt_gets_one_and_keeps_what_was_announced(s3_env):
+    from formintake.watch import Watcher
+
+    uploads, results = s3_env
+    key = f"state/{CAMPAIGN}/watch.json"
+    results.put(key, json.dumps({"campaign": CAMPAIGN, "announced": {"v1": "then"}}).encode(), "application/json")
+    w = Watcher(uploads, results, CAMPAIGN, emit=lambda events: None)
+    w.load_state()
+    doc = json.loads(results.get(key))
+    assert doc["announced"] == {"v1": "then"} and len(doc["key_salt"]) == 64 and doc["key_salt"] == w.salt
+    again = Watcher(uploads, results, CAMPAIGN, emit=lambda events: None)
+    again.load_state()
+    assert again.salt == w.salt  # kept: the same key has the same id after a restart
+
+
 def test_watch_needs_a_prefect_api(s3_env, tmp_path):
     env = {k: v for k, v in _env().items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path)  # an empty profile: no API configured anywhere
