@@ -62,6 +62,7 @@ INLINE_NOT_RUN = {
     "docker compose logs -f worker": "docker commands belong to deploy/README.md",
     "formintake check --out DIR": "the local-folder mode (README); tests/test_cli.py runs it",
     "python -m bench": "the benchmarks: minutes of CPU, measured by hand (bench/)",
+    "python tests/operations_doc.py": "this runner itself; tests/test_operations_doc.py runs it",
 }
 # long-running commands: started in the background; (how to know it is ready)
 LONG_RUNNING = {
