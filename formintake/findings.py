@@ -153,14 +153,37 @@ RULES: dict[str, Rule] = _catalogue(
         "other_only.message": "主要技术手段只勾选了“其他”，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
         "none.message": "主要技术手段未勾选任何一项，未选择智能感知设施、5G+XR、大数据等具体技术手段。",
         "hint": "请勾选体验中心实际应用的技术手段（智能感知设施、5G、XR/虚拟现实、大数据等）。"}),
-    Rule("APPLICANT_NAME_MISMATCH", _E, "application", None, "申报单位名称前后不一致"),
-    Rule("USCC_REGION_MISMATCH", _W, "application", None, "统一社会信用代码登记地与注册地址省份不一致"),
-    Rule("NUMBER_INCONSISTENT", _E, "application", None, "数据前后矛盾（部分大于整体）"),
-    Rule("DATE_INCONSISTENT", _E, "application", None, "日期不合理"),
-    Rule("DIRECTION_FIELDS_MISMATCH", _W, "application", None, "填写了另一方向的内容"),
-    Rule("COMMITMENT_MISSING", _E, "application", None, "申报单位承诺缺少签字或日期"),
-    Rule("RECOMMENDER_PATH_MISMATCH", _E, "application", "四（一）", "申报书所填推荐单位与报送目录不一致"),
-    Rule("RECOMMENDER_REGION_MISMATCH", _W, "application", "四（一）", "推荐单位与申报项目所在地区不符"),
+    Rule("APPLICANT_NAME_MISMATCH", _E, "application", None, "申报单位名称前后不一致", texts={
+        "message": "{field_zh}“{name}”与{ref_zh}“{ref}”不一致。",
+        "hint": "申报单位名称须与营业执照及公章一致，请统一封面、基本情况表和承诺书中的单位名称。"}),
+    Rule("USCC_REGION_MISMATCH", _W, "application", None, "统一社会信用代码登记地与注册地址省份不一致", texts={
+        "message": "统一社会信用代码第3–8位“{region}”对应{code_province}，注册地址“{address}”位于{address_province}，"
+                   "两者不一致。（企业迁址后代码不变也会如此，请评审人员核实。）",
+        "hint": "请核对统一社会信用代码和注册地址是否与营业执照一致。"}),
+    Rule("NUMBER_INCONSISTENT", _E, "application", None, "数据前后矛盾（部分大于整体）", texts={
+        "message": "{part}（{part_value}）大于{whole}（{whole_value}）。",
+        "hint": "请核对{part}和{whole}的数值及单位。"}),
+    Rule("DATE_INCONSISTENT", _E, "application", None, "日期不合理", texts={
+        "before_notice.message": "{field_zh}为{date}，早于通知（{notice_number}）印发日期{notice_date}。",
+        "before_notice.hint": "请核对并填写实际的{field_zh}。",
+        "after_apply.message": "{field_zh}为{date}，晚于申报日期{apply_date}。",
+        "after_apply.hint": "请核对{field_zh}和申报日期。"}),
+    Rule("DIRECTION_FIELDS_MISMATCH", _W, "application", None, "填写了另一方向的内容", texts={
+        "message": "申报方向为“{direction}”，但填写了“{other}”方向的内容：{fields}。",
+        "hint": "请确认申报方向；如方向无误，请删除另一方向的内容，或改用对应方向的申报书模板。"}),
+    Rule("COMMITMENT_MISSING", _E, "application", None, "申报单位承诺缺少签字或日期", texts={
+        "message": "申报单位承诺缺少{what}。",
+        "placeholder.message": "申报单位承诺缺少{what}（仅保留了模板提示文字）。",
+        "signatory.hint": "请法定代表人在承诺书“法定代表人（签字）”处签字。",
+        "date.hint": "请在承诺书落款处填写日期。"}),
+    Rule("RECOMMENDER_PATH_MISMATCH", _E, "application", "四（一）", "申报书所填推荐单位与报送目录不一致", texts={
+        "message": "申报书推荐单位为“{written}”，但该文件报送在“{folder}”目录下（{folder_unit}）。",
+        "message_en": "The form names {written} as recommender but was filed under {folder_unit}.",
+        "hint": "请确认推荐单位：由申报书所填推荐单位报送，或更正申报书中的推荐单位名称。"}),
+    Rule("RECOMMENDER_REGION_MISMATCH", _W, "application", "四（一）", "推荐单位与申报项目所在地区不符", texts={
+        "message": "推荐单位为{unit}（{unit_kind}），但{what}为“{place}”，不在其所辖地区内。",
+        "message_en": "Recommender {unit} covers {scope}, but the {field} lies elsewhere.",
+        "hint": "请核实推荐单位是否为项目所在地的工业和信息化主管部门。"}),
     # Across the batch
     Rule("RECOMMENDER_UNKNOWN", _E, "batch", "四（一）", "推荐单位不在推荐单位范围内"),
     Rule("QUOTA_EXCEEDED", _E, "batch", "四（二） 不超过{center_per_unit}个", "体验中心方向推荐数量超过限额"),

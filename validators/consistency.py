@@ -43,8 +43,8 @@ def check_applicant_names(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
             field=key,
             value=name,
             expected=f"与{zh(ref_key)}“{ref}”一致",
-            message=f"{zh(key)}“{name}”与{zh(ref_key)}“{ref}”不一致。",
-            hint="申报单位名称须与营业执照及公章一致，请统一封面、基本情况表和承诺书中的单位名称。",
+            message=ctx.text("APPLICANT_NAME_MISMATCH", "message", field_zh=zh(key), name=name, ref_zh=zh(ref_key), ref=ref),
+            hint=ctx.text("APPLICANT_NAME_MISMATCH", "hint"),
             evidence=form.evidence(key),
         )
 
@@ -66,11 +66,9 @@ def check_uscc_region(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding
         field="uscc",
         value=code,
         expected=f"登记管理机关行政区划码属于{addr_prov}（与注册地址一致）",
-        message=(
-            f"统一社会信用代码第3–8位“{code[2:8]}”对应{code_prov}，注册地址“{addr}”位于{addr_prov}，两者不一致。"
-            "（企业迁址后代码不变也会如此，请评审人员核实。）"
-        ),
-        hint="请核对统一社会信用代码和注册地址是否与营业执照一致。",
+        message=ctx.text("USCC_REGION_MISMATCH", "message", region=code[2:8], code_province=code_prov, address=addr,
+                         address_province=addr_prov),
+        hint=ctx.text("USCC_REGION_MISMATCH", "hint"),
         evidence=form.evidence("uscc"),
     )
 
@@ -108,8 +106,9 @@ def check_numbers(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
             field=part,
             value=filled(form, part),
             expected=f"不大于{wz}（{_num_zh(whole, w)}）",
-            message=f"{pz}（{_num_zh(part, p)}）大于{wz}（{_num_zh(whole, w)}）。",
-            hint=f"请核对{pz}和{wz}的数值及单位。",
+            message=ctx.text("NUMBER_INCONSISTENT", "message", part=pz, part_value=_num_zh(part, p), whole=wz,
+                             whole_value=_num_zh(whole, w)),
+            hint=ctx.text("NUMBER_INCONSISTENT", "hint", part=pz, whole=wz),
             evidence=form.evidence(part),
         )
 
@@ -127,8 +126,9 @@ def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 field=key,
                 value=d.isoformat(),
                 expected=f"不早于通知印发日期{date_zh(notice)}",
-                message=f"{zh(key)}为{date_zh(d)}，早于通知（{ctx.campaign.notice_number}）印发日期{date_zh(notice)}。",
-                hint=f"请核对并填写实际的{zh(key)}。",
+                message=ctx.text("DATE_INCONSISTENT", "before_notice.message", field_zh=zh(key), date=date_zh(d),
+                                 notice_number=ctx.campaign.notice_number, notice_date=date_zh(notice)),
+                hint=ctx.text("DATE_INCONSISTENT", "before_notice.hint", field_zh=zh(key)),
                 evidence=form.evidence(key),
             )
     applied = as_date(filled(form, "apply_date"))
@@ -143,8 +143,9 @@ def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 field=key,
                 value=d.isoformat(),
                 expected=f"不晚于申报日期{date_zh(applied)}",
-                message=f"{zh(key)}为{date_zh(d)}，晚于申报日期{date_zh(applied)}。",
-                hint=f"请核对{zh(key)}和申报日期。",
+                message=ctx.text("DATE_INCONSISTENT", "after_apply.message", field_zh=zh(key), date=date_zh(d),
+                                 apply_date=date_zh(applied)),
+                hint=ctx.text("DATE_INCONSISTENT", "after_apply.hint", field_zh=zh(key)),
                 evidence=form.evidence(key),
             )
 
@@ -163,11 +164,9 @@ def check_other_direction(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
         field="",
         value={k: filled(form, k) for k in keys},
         expected=f"只填写{DIRECTION_ZH[form.direction]}方向的内容",
-        message=(
-            f"申报方向为“{DIRECTION_ZH[form.direction]}”，但填写了“{DIRECTION_ZH[other]}”方向的内容："
-            + "、".join(zh(k) for k in keys) + "。"
-        ),
-        hint="请确认申报方向；如方向无误，请删除另一方向的内容，或改用对应方向的申报书模板。",
+        message=ctx.text("DIRECTION_FIELDS_MISMATCH", "message", direction=DIRECTION_ZH[form.direction],
+                         other=DIRECTION_ZH[other], fields="、".join(zh(k) for k in keys)),
+        hint=ctx.text("DIRECTION_FIELDS_MISMATCH", "hint"),
         evidence=form.evidence(keys[0]),
     )
 
@@ -178,19 +177,20 @@ def check_commitment(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]
     part; FIELD_MISSING / FIELD_PLACEHOLDER do not report these two fields. An unreadable date is
     FIELD_INVALID_FORMAT's."""
     parts = (
-        ("commitment_signatory", "法定代表人签字", "请法定代表人在承诺书“法定代表人（签字）”处签字。"),
-        ("commitment_date", "承诺日期", "请在承诺书落款处填写日期。"),
+        ("commitment_signatory", "法定代表人签字", "signatory.hint"),
+        ("commitment_date", "承诺日期", "date.hint"),
     )
     for key, what, hint in parts:
         fv = form.fields.get(key)
         if not (is_absent(fv) or fv.state == "placeholder"):
             continue
+        placeholder = fv is not None and fv.state == "placeholder"
         yield ctx.finding(
             "COMMITMENT_MISSING",
             field=key,
-            value=fv.raw if fv is not None and fv.state == "placeholder" else None,
+            value=fv.raw if placeholder else None,
             expected=f"申报单位承诺须有{what}",
-            message=f"申报单位承诺缺少{what}" + ("（仅保留了模板提示文字）。" if fv is not None and fv.state == "placeholder" else "。"),
-            hint=hint,
+            message=ctx.text("COMMITMENT_MISSING", "placeholder.message" if placeholder else "message", what=what),
+            hint=ctx.text("COMMITMENT_MISSING", hint),
             evidence=form.evidence(key),
         )

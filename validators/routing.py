@@ -127,9 +127,10 @@ def check_path_mismatch(form: ExtractedForm, ctx: RuleContext):
         field="recommender",
         value=written,
         expected=f"{path_unit.key}（报送目录“{ctx.recommender_path}”）",
-        message=f"申报书推荐单位为“{form_unit.key}”，但该文件报送在“{ctx.recommender_path}”目录下（{path_unit.key}）。",
-        message_en=f"The form names {form_unit.key} as recommender but was filed under {path_unit.key}.",
-        hint="请确认推荐单位：由申报书所填推荐单位报送，或更正申报书中的推荐单位名称。",
+        message=ctx.text("RECOMMENDER_PATH_MISMATCH", "message", written=form_unit.key, folder=ctx.recommender_path,
+                         folder_unit=path_unit.key),
+        message_en=ctx.text("RECOMMENDER_PATH_MISMATCH", "message_en", written=form_unit.key, folder_unit=path_unit.key),
+        hint=ctx.text("RECOMMENDER_PATH_MISMATCH", "hint"),
         evidence=form.evidence("recommender"),
     )
 
@@ -156,8 +157,9 @@ def check_region_mismatch(form: ExtractedForm, ctx: RuleContext):
         field=key,
         value=form.value(key),
         expected=f"位于{_scope_zh(unit)}（推荐单位{unit.key}所辖）",
-        message=f"推荐单位为{unit.key}（{unit.zh_kind}），但{what}为“{form.value(key)}”，不在其所辖地区内。",
-        message_en=f"Recommender {unit.key} covers {_scope_zh(unit)}, but the {key} lies elsewhere.",
-        hint="请核实推荐单位是否为项目所在地的工业和信息化主管部门。",
+        message=ctx.text("RECOMMENDER_REGION_MISMATCH", "message", unit=unit.key, unit_kind=unit.zh_kind, what=what,
+                         place=form.value(key)),
+        message_en=ctx.text("RECOMMENDER_REGION_MISMATCH", "message_en", unit=unit.key, scope=_scope_zh(unit), field=key),
+        hint=ctx.text("RECOMMENDER_REGION_MISMATCH", "hint"),
         evidence=form.evidence(key),
     )
