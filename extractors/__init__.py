@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from formintake.extractors.assemble import assemble
 from formintake.extractors.convert import to_docx
@@ -25,28 +26,49 @@ from formintake.extractors.sniff import sniff
 from formintake.models import Evidence, ExtractedForm
 from formintake.findings import make_finding
 
-__all__ = ["extract", "BACKENDS", "sniff", "assemble"]
+__all__ = ["extract", "read", "finish", "ocr_parts", "Deferred", "BACKENDS", "sniff", "assemble"]
 
 
-def _docx(data: bytes, *, size_limit_bytes: int, deadline: float) -> Layout:
+def _docx(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
     return read_docx(data, size_limit_bytes=size_limit_bytes)
 
 
-def _pdf(data: bytes, *, size_limit_bytes: int, deadline: float) -> Layout:
-    return read_pdf(data, deadline=deadline)
+def _pdf(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
+    return read_pdf(data, deadline=deadline, defer_ocr=defer_ocr)
 
 
-def _image(data: bytes, *, size_limit_bytes: int, deadline: float) -> Layout:
-    return read_image_file(data, deadline=deadline)
+def _image(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
+    return read_image_file(data, deadline=deadline, defer_ocr=defer_ocr)
 
 
 # sniffed content type -> backend
 BACKENDS: dict[str, Callable[..., Layout]] = {"docx": _docx, "pdf": _pdf, "image": _image}
 
 
+@dataclass
+class Deferred:
+    """A file read up to its scanned pages: run :func:`ocr_parts` (one OCR task a page, anywhere), then
+    :func:`finish` with their outcomes. ``data`` is what the tasks read; ``finish`` does not need it."""
+
+    layout: Layout
+    filename: str
+    timeout_s: float
+    started: float  # wall clock (time.time()): the tasks and the last step may run in other processes
+    data: bytes | None = None
+
+
 def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, timeout_s: float = 60) -> ExtractedForm:
     """Read one uploaded file into an ExtractedForm (fields with evidence, intake findings)."""
-    t0 = time.perf_counter()
+    form = read(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
+    assert isinstance(form, ExtractedForm)
+    return form
+
+
+def read(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, timeout_s: float = 60,
+         defer_ocr: bool = False) -> ExtractedForm | Deferred:
+    """:func:`extract`, or with ``defer_ocr`` a :class:`Deferred` when the file has pages to OCR (its
+    pages become tasks for the extraction pool, each with its own limit, instead of being read here)."""
+    t0 = time.time()
     deadline = time.monotonic() + timeout_s
     try:
         sniffed = sniff(data, filename, size_limit_bytes)
@@ -62,23 +84,65 @@ def extract(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, t
             form = ExtractedForm(source=filename, file_type=sniffed.kind if sniffed.kind in BACKENDS else "unknown")
             form.intake_findings.extend(sniffed.findings)
         else:
-            layout = backend(data, size_limit_bytes=size_limit_bytes, deadline=deadline)
+            layout = backend(data, size_limit_bytes=size_limit_bytes, deadline=deadline, defer_ocr=defer_ocr)
             layout.findings[:0] = sniffed.findings
-            form = assemble(layout, filename)
-            if layout.scans:
-                from formintake.extractors.ocr import scan_findings
-
-                form.intake_findings.extend(scan_findings(form, layout))
-            if time.monotonic() > deadline and not any(f.code == "FILE_TIMEOUT" for f in form.intake_findings):
-                form.intake_findings.append(make_finding(
-                    "FILE_TIMEOUT", message=f"文件处理超过{timeout_s:g}秒", evidence=Evidence(method="file"),
-                    message_en=f"extraction took longer than {timeout_s:g} s"))
+            if layout.ocr_tasks:
+                data, layout.ocr_data = layout.ocr_data or data, None
+                return Deferred(layout, filename, timeout_s, t0, data)
+            form = _form(layout, filename, timeout_s, deadline)
     except Exception as e:  # our bug (a backend names every bad-file case it knows): never let one file stop a batch
-        # INTERNAL_ERROR, not FILE_CORRUPT: the applicant is not told their file is broken because of our bug
-        # the traceback travels with the form: the process that runs the pipeline logs it (pipeline)
-        form = ExtractedForm(source=filename, internal_traceback=traceback.format_exc()[-4000:])
+        form = _internal_error(filename, e)
+    form.extract_ms = round((time.time() - t0) * 1000, 2)
+    return form
+
+
+def ocr_parts(deferred: Deferred, page_timeout_s: float) -> list:
+    """The deferred file's pages as pool parts (:class:`extractors.isolated.Part`), one OCR task a page."""
+    from formintake.extractors.isolated import Part
+    from formintake.extractors.pages import ocr_page
+
+    kind = deferred.layout.file_type
+    return [Part(ocr_page, (deferred.data, kind, t.index), page_timeout_s) for t in deferred.layout.ocr_tasks]
+
+
+def finish(deferred: Deferred, outcomes: list, page_timeout_s: float) -> ExtractedForm:
+    """The deferred file with its pages' outcomes (in :func:`ocr_parts` order): the ExtractedForm."""
+    from formintake.extractors.pages import from_outcome, merge
+
+    try:
+        layout = deferred.layout
+        reads = {t.page: from_outcome(t, out) for t, out in zip(layout.ocr_tasks, outcomes)}
+        form = _form(merge(layout, reads, page_timeout_s), deferred.filename, deferred.timeout_s, None)
+    except Exception as e:  # noqa: BLE001 - as in read()
+        form = _internal_error(deferred.filename, e)
+    form.extract_ms = round((time.time() - deferred.started) * 1000, 2)
+    return form
+
+
+def _form(layout: Layout, filename: str, timeout_s: float, deadline: float | None) -> ExtractedForm:
+    form = assemble(layout, filename)
+    if layout.scans or layout.failed_pages:
+        from formintake.extractors.ocr import scan_findings
+
+        form.intake_findings.extend(scan_findings(form, layout))
+        form.ocr_pages = [{"page": s.page, "worker": s.worker, "seconds": s.seconds, **s.timings}
+                          for s in layout.scans]
+        form.ocr_pages += [{"page": f.page, "worker": f.worker, "seconds": f.seconds, "failed": f.status}
+                           for f in layout.failed_pages]
+        form.ocr_pages.sort(key=lambda p: p["page"])
+    if deadline is not None and time.monotonic() > deadline \
+            and not any(f.code == "FILE_TIMEOUT" for f in form.intake_findings):
         form.intake_findings.append(make_finding(
-            "INTERNAL_ERROR", message="系统处理出错（读取文件时），不是申报单位的问题；将在下次运行时重试",
-            evidence=Evidence(method="file"), message_en=f"extractor error: {type(e).__name__}: {e}"[:300]))
-    form.extract_ms = round((time.perf_counter() - t0) * 1000, 2)
+            "FILE_TIMEOUT", message=f"文件处理超过{timeout_s:g}秒", evidence=Evidence(method="file"),
+            message_en=f"extraction took longer than {timeout_s:g} s"))
+    return form
+
+
+def _internal_error(filename: str, e: Exception) -> ExtractedForm:
+    # INTERNAL_ERROR, not FILE_CORRUPT: the applicant is not told their file is broken because of our bug
+    # the traceback travels with the form: the process that runs the pipeline logs it (pipeline)
+    form = ExtractedForm(source=filename, internal_traceback=traceback.format_exc()[-4000:])
+    form.intake_findings.append(make_finding(
+        "INTERNAL_ERROR", message="系统处理出错（读取文件时），不是申报单位的问题；将在下次运行时重试",
+        evidence=Evidence(method="file"), message_en=f"extractor error: {type(e).__name__}: {e}"[:300]))
     return form

@@ -7,7 +7,6 @@ Resolution: the file's own dpi when it states a plausible one, else the image is
 from __future__ import annotations
 
 import io
-import time
 
 from formintake.extractors.layout import Layout
 from formintake.extractors.tuning import TUNING
@@ -18,55 +17,44 @@ A4_LONG_IN = 11.69
 _FILE = Evidence(method="file")
 
 
-def read_image_file(data: bytes, *, deadline: float | None = None) -> Layout:
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+def read_image_file(data: bytes, *, deadline: float | None = None, defer_ocr: bool = False) -> Layout:
+    """Every frame (page) of the image is an OCR task (:mod:`extractors.pages`): read here one after the
+    other, or left in ``layout.ocr_tasks`` when ``defer_ocr``."""
+    from PIL import Image, UnidentifiedImageError
 
-    import numpy as np
+    from formintake.extractors.pages import OcrTask, read_or_defer
 
     layout = Layout("image")
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        n_frames = min(getattr(img, "n_frames", 1), TUNING.image_max_pages)
+        sizes = []
+        for i in range(n_frames):  # the size of every page before any is decoded
+            img.seek(i)
+            sizes.append((img.width, img.height))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
         layout.findings.append(make_finding(
             "FILE_CORRUPT", message="图片文件已损坏，无法解码", evidence=_FILE, message_en=f"broken image: {e}"[:300]))
         return layout
-    from formintake.extractors.ocr import read_image
-
-    frames = list(ImageSequence.Iterator(img))[:TUNING.image_max_pages]
-    layout.pages = len(frames)
-    no_text: list[int] = []
-    n_table = 0
-    for i, frame in enumerate(frames):
-        if deadline is not None and time.monotonic() > deadline:
+    layout.pages = n_frames
+    for i, (w, h) in enumerate(sizes):
+        if w * h > TUNING.image_max_pixels:
             layout.findings.append(make_finding(
-                "FILE_TIMEOUT", message=f"处理超时，已读取{i}/{len(frames)}页", evidence=_FILE,
-                message_en=f"timeout after {i} of {len(frames)} pages"))
-            break
-        if frame.width * frame.height > TUNING.image_max_pixels:
-            layout.findings.append(make_finding(
-                "FILE_TOO_LARGE", message=f"图片第{i + 1}页像素过多（{frame.width}×{frame.height}），无法识别",
-                value=frame.width * frame.height, expected=f"≤{TUNING.image_max_pixels}像素", evidence=_FILE,
+                "FILE_TOO_LARGE", message=f"图片第{i + 1}页像素过多（{w}×{h}），无法识别",
+                value=w * h, expected=f"≤{TUNING.image_max_pixels}像素", evidence=_FILE,
                 message_en="image too large to OCR"))
             return layout
-        colour = frame.mode not in ("1", "L", "LA", "I", "I;16", "F")
-        rgb = np.asarray(frame.convert("RGB"))
-        blocks, n_table, scan = read_image(rgb, _dpi(frame), i + 1, n_table, colour=colour)
-        layout.scans.append(scan)
-        layout.blocks.extend(blocks)
-        if not blocks:
-            no_text.append(i + 1)
-    if no_text:
-        every = len(no_text) == len(frames)
-        layout.findings.append(make_finding(
-            "FILE_NO_TEXT",
-            message="图片中未识别出文字，无法读取内容" if every else f"图片第{'、'.join(map(str, no_text))}页未识别出文字，请人工核对",
-            severity="error" if every else "warning", value=no_text, evidence=_FILE,
-            message_en=f"no text recognised on pages {no_text}"))
-    return layout
+        layout.ocr_tasks.append(OcrTask(i + 1, i))
+    return read_or_defer(layout, data, deadline, defer_ocr)
 
 
-def _dpi(frame) -> float:
+def is_colour_mode(mode: str) -> bool:
+    """A colour image (red seals can be told from black ink), not grayscale / black and white."""
+    return mode not in ("1", "L", "LA", "I", "I;16", "F")
+
+
+def frame_dpi(frame) -> float:
     dpi = frame.info.get("dpi")
     try:
         d = float(dpi[0]) if dpi else 0.0

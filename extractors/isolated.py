@@ -11,6 +11,10 @@ is not thread-safe anyway, so processes are the way to parallelise it.
 
 Each worker has its own pipe and runs one document at a time, so a document that overruns its limit
 kills only its own worker (a fresh one takes its place); the documents in the other workers carry on.
+A job may answer with a :class:`Split`: more work in parts (a scan's pages, one OCR task each, with a
+limit of their own) that run on any free worker, then a last step that gets every part's outcome and
+whose result is the job's. So a four-page scan on two workers uses both, and a page that overruns its
+limit is stopped alone.
 Workers start from a forkserver that has already imported the extractors, so replacing one is cheap.
 ``FORMINTAKE_ISOLATE=0`` turns isolation off (extraction in-process). ``FORMINTAKE_WORKERS`` sets how
 many worker processes (default: every core).
@@ -36,6 +40,12 @@ from formintake.models import Evidence, ExtractedForm
 from formintake.settings import load_settings
 
 _GRACE_S = 2.0  # on top of the document limit: worker start and result transfer
+_in_worker = False  # set in a pool worker process: work may come back as a Split
+
+
+def in_worker() -> bool:
+    """Whether this process is one of the pool's extraction workers (so it may answer with a Split)."""
+    return _in_worker
 
 
 def isolation_enabled() -> bool:
@@ -52,10 +62,21 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
+def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float,
+                       page_timeout_s: float) -> ExtractedForm | Split:
+    """Read one document; a scan's pages come back as a Split (one OCR task a page, on every worker)."""
     from formintake import extractors
 
-    return extractors.extract(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s)
+    got = extractors.read(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s, defer_ocr=True)
+    if isinstance(got, extractors.Deferred):
+        return Split(extractors.ocr_parts(got, page_timeout_s), _finish_in_worker, (got, page_timeout_s))
+    return got
+
+
+def _finish_in_worker(deferred, page_timeout_s: float, outcomes: list) -> ExtractedForm:
+    from formintake import extractors
+
+    return extractors.finish(deferred, outcomes, page_timeout_s)
 
 
 def timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
@@ -80,6 +101,8 @@ def crashed_form(filename: str, detail: str) -> ExtractedForm:
 
 def _worker_main(conn: Connection) -> None:
     """One worker: read (fn, args) jobs from its pipe, one at a time, send back ("ok"|"error", value)."""
+    global _in_worker
+    _in_worker = True
     while True:
         try:
             job = _recv_job(conn)
@@ -148,6 +171,50 @@ class Outcome:
     value: Any = None
     detail: str = ""
     seconds: float = 0.0
+    worker: int | None = None  # pid of the worker process that ran it (the last one, if retried)
+
+
+@dataclass
+class Part:
+    """One piece of a :class:`Split`: ``fn(*args)`` in any worker, stopped after ``timeout_s`` (+ grace)."""
+
+    fn: Callable
+    args: tuple
+    timeout_s: float
+
+
+@dataclass
+class Split:
+    """What a job may return instead of its result: ``parts`` to run on every worker, then
+    ``then(*then_args, outcomes)`` (one :class:`Outcome` per part, in the parts' order) in a worker,
+    with the job's own limit; what ``then`` returns is the job's result (it may split again)."""
+
+    parts: list[Part]
+    then: Callable
+    then_args: tuple = ()
+
+
+@dataclass
+class _Group:
+    """A split job in progress: its parts' outcomes so far."""
+
+    tag: Any
+    timeout_s: float
+    split: Split
+    outcomes: list
+    left: int
+    started: float
+
+
+@dataclass
+class _Then:
+    group: _Group
+
+
+@dataclass
+class _PartTag:
+    group: _Group
+    index: int
 
 
 @dataclass
@@ -258,21 +325,24 @@ class IsolatedExtractor:
                                 pending.appendleft(job)
                                 continue
                             exit_code = w.proc.exitcode
-                            yield job.tag, Outcome("crashed", detail=f"exit code {exit_code} ({type(exc).__name__})",
-                                                   seconds=time.monotonic() - w.started)
+                            yield from _settle(job, Outcome(
+                                "crashed", detail=f"exit code {exit_code} ({type(exc).__name__})",
+                                seconds=time.monotonic() - w.started, worker=w.proc.pid), pending)
                             continue
                         self._idle.append(w)
                         seconds = time.monotonic() - w.started
-                        yield job.tag, (Outcome("ok", value, seconds=seconds) if status == "ok"
-                                        else Outcome("error", detail=value, seconds=seconds))
+                        out = (Outcome("ok", value, seconds=seconds, worker=w.proc.pid) if status == "ok"
+                               else Outcome("error", detail=value, seconds=seconds, worker=w.proc.pid))
+                        yield from _settle(job, out, pending)
                     now = time.monotonic()
                     for conn, w in list(busy.items()):
                         if conn not in ready and now >= w.deadline:  # overran: kill this worker only
                             del busy[conn]
                             job, w.job = w.job, None
                             self._stop_worker(w, kill=True)
-                            yield job.tag, Outcome("timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
-                                                   seconds=now - w.started)
+                            yield from _settle(job, Outcome(  # type: ignore[arg-type]
+                                "timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
+                                seconds=now - w.started, worker=w.proc.pid), pending)
             finally:
                 for w in busy.values():  # the caller stopped early: these results are not wanted
                     self._stop_worker(w, kill=True)
@@ -286,10 +356,14 @@ class IsolatedExtractor:
         w.deadline = w.started + job.timeout_s + _GRACE_S
         return True
 
-    def extract(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float) -> ExtractedForm:
-        """One document in a worker (the FILE_TIMEOUT / crash findings as the pipeline gives them)."""
+    def extract(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float,
+                ocr_page_timeout_s: float | None = None) -> ExtractedForm:
+        """One document in the workers (the FILE_TIMEOUT / crash findings as the pipeline gives them); its
+        scanned pages, if any, are OCR'd one page per task on every worker, each within
+        ``ocr_page_timeout_s`` (default: ``timeout_s``)."""
         started = time.monotonic()
-        job = Job(filename, _extract_in_worker, (data, filename, size_limit_bytes, timeout_s), timeout_s)
+        page_s = ocr_page_timeout_s or timeout_s
+        job = Job(filename, _extract_in_worker, (data, filename, size_limit_bytes, timeout_s, page_s), timeout_s)
         ((_, out),) = list(self.run([job]))
         form = form_of(out, filename, timeout_s)
         form.extract_ms = round((time.monotonic() - started) * 1000, 2)
@@ -306,6 +380,35 @@ class IsolatedExtractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _settle(job: Job, out: Outcome, pending: deque[Job]) -> Iterator[tuple[Any, Outcome]]:
+    """Deliver a finished job's outcome: to the caller, or, for a part of a split job, to its group
+    (whose last part queues the ``then`` step); a job that answered with a Split queues its parts.
+    Parts and ``then`` steps go to the front of the queue: started documents finish first."""
+    tag, timeout_s = job.tag, job.timeout_s
+    if isinstance(tag, _PartTag):
+        group = tag.group
+        group.outcomes[tag.index] = out
+        group.left -= 1
+        if group.left == 0:
+            pending.appendleft(Job(_Then(group), group.split.then, (*group.split.then_args, group.outcomes),
+                                   group.timeout_s))
+        return
+    started = time.monotonic() - out.seconds
+    if isinstance(tag, _Then):  # the job's last step: its outcome is the job's, timed from the job's start
+        tag, timeout_s, started = tag.group.tag, tag.group.timeout_s, tag.group.started
+        out.seconds = time.monotonic() - started
+    if not (out.status == "ok" and isinstance(out.value, Split)):
+        yield tag, out
+        return
+    split = out.value
+    group = _Group(tag, timeout_s, split, [None] * len(split.parts), len(split.parts), started)
+    if not split.parts:
+        pending.appendleft(Job(_Then(group), split.then, (*split.then_args, []), timeout_s))
+    for i in reversed(range(len(split.parts))):
+        part = split.parts[i]
+        pending.appendleft(Job(_PartTag(group, i), part.fn, part.args, part.timeout_s))
 
 
 def form_of(out: Outcome, filename: str, timeout_s: float) -> ExtractedForm:

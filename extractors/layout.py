@@ -51,6 +51,8 @@ class ScanPage:
     skew: float = 0.0  # degrees of deskew applied
     dpi: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds: render, prepare, detect, recognise, layout
+    seconds: float = 0.0  # the whole page task (open, render, OCR)
+    worker: int | None = None  # pid of the process that read it (one page per task in the extraction pool)
 
 
 @dataclass
@@ -60,6 +62,11 @@ class Layout:
     pages: int | None = None
     findings: list[Finding] = field(default_factory=list)  # intake findings raised by the backend
     scans: list[ScanPage] = field(default_factory=list)  # pages read by OCR
+    # pages that still need OCR (extractors.pages: one task a page), and pages without any text so far
+    ocr_tasks: list = field(default_factory=list)
+    no_text: list[int] = field(default_factory=list)
+    ocr_data: bytes | None = None  # the file the deferred tasks read their pages from
+    failed_pages: list = field(default_factory=list)  # OCR pages that timed out / crashed (pages.PageFailed)
 
     def text(self) -> str:
         """All text, one block a line (for debugging and FORM_UNRECOGNIZED heuristics)."""

@@ -58,9 +58,11 @@ class _EdgePage:
         self.bbox = bbox
 
 
-def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True) -> Layout:
+def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True, defer_ocr: bool = False) -> Layout:
     """Read a PDF: text-layer pages on the fast path; pages that are only an image go through OCR
-    (:mod:`extractors.ocr`) when ``ocr`` is on, else they are FILE_NO_TEXT."""
+    (:mod:`extractors.ocr`) when ``ocr`` is on, else they are FILE_NO_TEXT. ``defer_ocr``: leave those
+    pages in ``layout.ocr_tasks`` (one task a page, :mod:`extractors.pages`) with the bytes to read them
+    from in ``layout.ocr_data``; otherwise they are read here, one after the other."""
     layout = Layout("pdf")
     data, corrupt = _trim_tail(data)
     if corrupt:
@@ -87,7 +89,6 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True) ->
             layout.findings.append(make_finding("FILE_CORRUPT", message="PDF没有页面", evidence=_FILE,
                                                 message_en="PDF without pages"))
             return layout
-        no_text: list[int] = []
         skipped: dict[str, list[int]] = {}
         n_table = 0
         for i in range(n_pages):
@@ -102,25 +103,14 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True) ->
                 if why:
                     skipped.setdefault(why, []).append(i + 1)
                 if not has_text and ocr and _is_scan(page):
-                    from formintake.extractors.ocr import ocr_pdf_page
+                    from formintake.extractors.pages import OcrTask
 
-                    blocks, n_table, scan = ocr_pdf_page(page, i + 1, n_table)
-                    layout.scans.append(scan)
-                    has_text = bool(blocks)
-                if not has_text:
-                    no_text.append(i + 1)
+                    layout.ocr_tasks.append(OcrTask(i + 1, i))
+                elif not has_text:
+                    layout.no_text.append(i + 1)
                 layout.blocks.extend(blocks)
             finally:
                 page.close()
-        if no_text:
-            every = len(no_text) == n_pages
-            pages = "、".join(map(str, no_text))
-            layout.findings.append(make_finding(
-                "FILE_NO_TEXT",
-                message=("PDF没有可读取的文字（无文字层，OCR也未识别出文字），无法读取内容" if every
-                         else f"PDF第{pages}页没有可读取的文字（无文字层，OCR也未识别出文字），请人工核对"),
-                severity="error" if every else "warning", value=no_text, evidence=_FILE,
-                message_en=f"pages without a text layer or OCR result: {no_text}"))
         for why, pages_ in skipped.items():
             what = "线条" if why == "edges" else "文字"
             layout.findings.append(make_finding(
@@ -130,11 +120,15 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True) ->
                 message_en=f"too many {why} on pages {pages_}: tables not rebuilt, read as plain text"))
     except pdfium.PdfiumError as e:
         layout.blocks.clear()
+        layout.ocr_tasks, layout.no_text = [], []
         layout.findings.append(make_finding(
             "FILE_CORRUPT", message="PDF文件已损坏，无法读取页面", evidence=_FILE, message_en=f"broken PDF: {e}"[:300]))
+        return layout
     finally:
         doc.close()
-    return layout
+    from formintake.extractors.pages import read_or_defer
+
+    return read_or_defer(layout, data, deadline, defer_ocr)
 
 
 _TAIL_MARKERS = (b" obj", b"xref", b"trailer", b"startxref", b"endstream")

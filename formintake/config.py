@@ -38,6 +38,7 @@ class Thresholds(BaseModel):
     summary_max_chars: int = 1000
     file_size_limit_mb: float = 50
     doc_timeout_s: float = 60
+    ocr_page_timeout_s: float = 60
     near_same_name_ratio: float = 0.85
 
 

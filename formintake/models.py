@@ -133,6 +133,9 @@ class ExtractedForm(BaseModel):
     sections: list[str] = Field(default_factory=list)
     pages: int | None = None
     extract_ms: float | None = None
+    # per OCR'd page: page, worker (pid of the process that read it), seconds, the split render / prepare /
+    # detect / recognise / layout, or failed (timeout, crashed): for logs and benchmarks, never in a record
+    ocr_pages: list[dict[str, Any]] = Field(default_factory=list)
     # our own exception while reading (INTERNAL_ERROR): its traceback, for the log of the process that
     # ran the pipeline (an extraction worker's log is not the run's); never in a record
     internal_traceback: str | None = None

@@ -28,7 +28,8 @@ from pydantic import TypeAdapter
 from formintake import __version__, extractors, reports
 from formintake.clock import new_run_id, now_iso
 from formintake.config import Campaign
-from formintake.extractors.isolated import Job, Outcome, form_of, isolation_enabled, shared_extractor
+from formintake.extractors.isolated import (Job, Outcome, Split, form_of, in_worker, isolation_enabled,
+                                            shared_extractor)
 from formintake.keys import ResultKeys
 from formintake.models import Evidence, ExtractedForm, Finding, Record, SourceInfo
 from formintake.status import compute_status
@@ -184,13 +185,13 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
                       uploaded_at: str | None = None) -> tuple[ExtractedForm, list[Finding]]:
     """Extract one file and run every per-application rule. Never raises for bad input."""
     # in a worker process with a hard time limit (FILE_TIMEOUT), unless FORMINTAKE_ISOLATE=0
-    extract = shared_extractor().extract if isolation_enabled() else extractors.extract
-    form = extract(
-        data,
-        filename,
-        size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
-        timeout_s=campaign.thresholds.doc_timeout_s,
-    )
+    limits = dict(size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
+                  timeout_s=campaign.thresholds.doc_timeout_s)
+    if isolation_enabled():  # a scan's pages: one OCR task a page, on every worker, each with its limit
+        form = shared_extractor().extract(data, filename, ocr_page_timeout_s=campaign.thresholds.ocr_page_timeout_s,
+                                          **limits)
+    else:
+        form = extractors.extract(data, filename, **limits)
     if form.internal_traceback:
         log.error("extractor failed on %s (INTERNAL_ERROR):\n%s", filename, form.internal_traceback)
         form.internal_traceback = None
@@ -206,12 +207,29 @@ def _rules(form: ExtractedForm, campaign: Campaign, recommender_path: str | None
     return findings
 
 
-def check_document(data: bytes, filename: str, campaign: Campaign, source: SourceInfo) -> tuple[Record, str | None]:
+def check_document(data: bytes, filename: str, campaign: Campaign, source: SourceInfo) -> tuple[Record, str | None] | Split:
     """Extract one file, run the per-application rules, build its record: what an extraction worker does
     for one document. Returns the record and the extractor's traceback if it failed (our bug: the
-    caller logs it). Never raises for bad input."""
-    form = extractors.extract(data, filename, size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
-                              timeout_s=campaign.thresholds.doc_timeout_s)
+    caller logs it). Never raises for bad input. In a pool worker, a file with scanned pages returns a
+    Split instead: its pages are OCR'd one per task on every worker (each within the campaign's
+    ``ocr_page_timeout_s``), then :func:`_check_scanned` puts them together and checks the form."""
+    got = extractors.read(data, filename, size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
+                          timeout_s=campaign.thresholds.doc_timeout_s, defer_ocr=in_worker())
+    if isinstance(got, extractors.Deferred):
+        page_s = campaign.thresholds.ocr_page_timeout_s
+        return Split(extractors.ocr_parts(got, page_s), _check_scanned, (got, campaign, source))
+    return _checked(got, campaign, source)
+
+
+def _check_scanned(deferred: extractors.Deferred, campaign: Campaign, source: SourceInfo,
+                   outcomes: list) -> tuple[Record, str | None]:
+    form = extractors.finish(deferred, outcomes, campaign.thresholds.ocr_page_timeout_s)
+    if form.ocr_pages:
+        log.info("OCR of %s: %s", deferred.filename, form.ocr_pages)
+    return _checked(form, campaign, source)
+
+
+def _checked(form: ExtractedForm, campaign: Campaign, source: SourceInfo) -> tuple[Record, str | None]:
     tb, form.internal_traceback = form.internal_traceback, None
     return build_record(form, _rules(form, campaign, source.recommender_path, source.uploaded_at), source, campaign), tb
 

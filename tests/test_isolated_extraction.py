@@ -72,6 +72,27 @@ def test_documents_run_side_by_side_and_a_hang_kills_only_its_own_worker():
         assert [out[i].value for i in range(4)] == [0, 1, 2, 3]
 
 
+def test_a_split_job_spreads_its_parts_over_the_workers_and_a_slow_part_times_out_alone():
+    """A job may answer with a Split (a scan's pages): the parts run on every worker, a part that
+    overruns its own limit is stopped alone, and the last step gets every part's outcome in order."""
+    from formintake.extractors.isolated import Job, Part, Split
+
+    with IsolatedExtractor(workers=2) as ex:
+        parts = [Part(time.sleep, (0.4,), 30) for _ in range(4)]
+        parts.insert(2, Part(time.sleep, (60,), 0.5))  # the slow page
+        started = time.monotonic()
+        # the job's fn builds the Split in the worker; the last step (list) returns the outcomes
+        ((tag, out),) = list(ex.run([Job("scan", Split, (parts, list), 30)]))
+        elapsed = time.monotonic() - started
+        assert tag == "scan" and out.status == "ok"
+        outcomes = out.value
+        assert [o.status for o in outcomes] == ["ok", "ok", "timeout", "ok", "ok"]
+        assert len({o.worker for o in outcomes if o.status == "ok"}) == 2  # both workers read pages
+        assert elapsed < 15 and out.seconds >= 0.5
+        # the pool goes on: the killed worker is replaced
+        assert [o.value for _, o in ex.run([Job("a", sum, ([2, 2],), 30)])] == [4]
+
+
 def test_pipeline_hanging_upload_among_good_ones(tmp_path, campaign):
     """Through the pipeline: the over-long upload ends as FILE_TIMEOUT, the others are read normally."""
     from formintake import pipeline

@@ -13,6 +13,7 @@ import os
 import pytest
 
 from formintake import extractors
+from formintake.extractors.isolated import IsolatedExtractor
 from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
 from formintake.samples.scan import ScanStyle, build_scan_sample, checkbox_states, mixed_pdf, scan_pdf
 
@@ -42,10 +43,18 @@ def test_engine_models_ship_with_the_wheel():
 
 
 def test_scan_200dpi_colour_stamped_with_a_page_upside_down():
+    """Read in the extraction pool: one OCR task a page, spread over both workers."""
     v = base_values("platform", 3)
     sample = build_scan_sample(v, RenderStyle(tick="■"), ScanStyle(dpi=200, skew=1.8, upside_down=(2,)), seed=1)
     assert sample.data[:5] == b"%PDF-"
-    form = extractors.extract(sample.data, sample.name, timeout_s=600)
+    with IsolatedExtractor(workers=2) as ex:
+        form = ex.extract(sample.data, sample.name, size_limit_bytes=50 * 2**20, timeout_s=60,
+                          ocr_page_timeout_s=600)
+        pool = set(ex.worker_pids())
+    assert [p["page"] for p in form.ocr_pages] == [1, 2, 3]
+    workers = {p["worker"] for p in form.ocr_pages}
+    assert len(workers) == 2 and workers <= pool  # the pages went to both workers of the pool
+    assert all(p["seconds"] > 0 and p["recognise"] > 0 for p in form.ocr_pages)
     acc, wrong = accuracy(form, sample.truth)
     assert acc >= 0.98, wrong
     right, total = checkbox_states(form, sample.truth)
@@ -92,6 +101,25 @@ def test_mixed_pdf_scanned_signature_page_without_the_applicants_seal():
     assert stamp_blocks(form) == ["“申报单位承诺”"]
     missing = next(f for f in form.intake_findings if f.code == "STAMP_MISSING")
     assert missing.severity == "warning" and missing.evidence.page == 3
+
+
+def test_a_scanned_page_over_its_own_time_limit_is_stopped_alone():
+    """The per-page limit (campaign ``ocr_page_timeout_s``): the scanned page 3 overruns it and is
+    stopped; the born-digital pages are read, and FILE_TIMEOUT names the page (a warning: the rest is
+    there), instead of the whole document timing out."""
+    v = base_values("platform", 8)
+    pdf = render_pdf(v, RenderStyle())
+    data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200), seed=6), (3,))
+    with IsolatedExtractor(workers=2) as ex:
+        # 0.01 s (+ the pool's 2 s grace): far less than one page's OCR takes
+        form = ex.extract(data, "申报书.pdf", size_limit_bytes=50 * 2**20, timeout_s=60, ocr_page_timeout_s=0.01)
+    timeouts = [f for f in form.intake_findings if f.code == "FILE_TIMEOUT"]
+    assert len(timeouts) == 1 and timeouts[0].value == [3] and timeouts[0].severity == "warning"
+    assert "第3页OCR识别超过0.01秒" in timeouts[0].message
+    assert form.value("uscc") == truth_of(v)["uscc"]  # page 1–2 read on the text path
+    assert form.ocr_pages == [{"page": 3, "worker": form.ocr_pages[0]["worker"], "seconds": form.ocr_pages[0]["seconds"],
+                               "failed": "timeout"}]
+    assert "applicant_name_commitment" not in form.fields or form.value("applicant_name_commitment") is None
 
 
 def test_image_uploads_jpeg_and_png_cover():
