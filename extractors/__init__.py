@@ -125,8 +125,8 @@ def _form(layout: Layout, filename: str, timeout_s: float, deadline: float | Non
         from formintake.extractors.ocr import scan_findings
 
         form.intake_findings.extend(scan_findings(form, layout))
-        form.ocr_pages = [{"page": s.page, "worker": s.worker, "seconds": s.seconds, **s.timings}
-                          for s in layout.scans]
+        form.ocr_pages = [{"page": s.page, "worker": s.worker, "seconds": s.seconds, "seals": len(s.seals),
+                           **s.timings} for s in layout.scans]
         form.ocr_pages += [{"page": f.page, "worker": f.worker, "seconds": f.seconds, "failed": f.status}
                            for f in layout.failed_pages]
         form.ocr_pages.sort(key=lambda p: p["page"])

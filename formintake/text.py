@@ -33,10 +33,12 @@ NON_MAINLAND = ("香港", "澳门", "台湾", "中国香港", "中国澳门", "�
 # The words of a seal / signature note written after a name or as a label hint: 盖章, 公章, 签章, 签字, 签名
 # (spaces between the two characters allowed). Every seal pattern is built from this one.
 SEAL_WORD = r"(?:盖\s*章|公\s*章|签\s*章|签\s*字|签\s*名)"
-# a note at the end of a name: "（盖章）", "(章)", or a bare "盖章"
-SEAL_NOTE = re.compile(rf"\s*(?:[(（]\s*(?:{SEAL_WORD}|章)\s*[)）]|{SEAL_WORD})\s*$")
-# only the note in brackets (extracted values: a bare 签字 may be part of the text)
-SEAL_NOTE_BRACKETED = re.compile(rf"\s*[(（]\s*{SEAL_WORD}\s*[)）]\s*$")
+# a note at the end of a name: "（盖章）", "(章)", or a bare "盖章"; also "（盖章" whose closing bracket a
+# seal stamped over it hid from OCR
+SEAL_NOTE = re.compile(rf"\s*(?:[(（]\s*(?:{SEAL_WORD}|章)\s*[)）]?|{SEAL_WORD})\s*$")
+# only the note in brackets, the closing one possibly hidden by a seal (extracted values: a bare 签字 may
+# be part of the text)
+SEAL_NOTE_BRACKETED = re.compile(rf"\s*[(（]\s*{SEAL_WORD}\s*[)）]?\s*$")
 # a cell holding nothing but the note
 SEAL_ONLY = re.compile(rf"^\s*[(（]?\s*{SEAL_WORD}\s*[)）]?\s*$")
 
