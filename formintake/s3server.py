@@ -380,17 +380,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     env_file = args.env_file.expanduser().resolve() if args.env_file else None  # relative to where we were started
     s3 = LocalS3(args.data_dir, die_with_parent=True).start()
-    print(f"S3 at http://{s3.endpoint} (started in {s3.start_seconds:.1f}s), log {s3.log_path}", flush=True)
-    if env_file:
-        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(f"{k}={v}\n" for k, v in s3.env().items())
-        print(f"environment written to {env_file}", flush=True)
+
     def _stop(signum, frame):  # SIGTERM (systemd, docker, a test) stops it like Ctrl+C
         raise KeyboardInterrupt
 
+    # before the lines below are printed: whoever reads "environment written" may stop us at once
     signal.signal(signal.SIGTERM, _stop)
     try:
+        print(f"S3 at http://{s3.endpoint} (started in {s3.start_seconds:.1f}s), log {s3.log_path}", flush=True)
+        if env_file:
+            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(f"{k}={v}\n" for k, v in s3.env().items())
+            print(f"environment written to {env_file}", flush=True)
         while s3.running:
             time.sleep(1)
     except KeyboardInterrupt:
