@@ -9,7 +9,12 @@ render / prepare (edges, colour, orientation, deskew) / detect (text boxes, also
 
 With Tesseract the text boxes and orientation still come from RapidOCR's detector (the page is
 prepared the same way for both); Tesseract's own layout analysis and recognition are in "recognise".
-Writes bench/ocr_results.json and prints a Markdown table (docs/ocr.md).
+The "pool" case reads the same scans as ``formintake check`` does: in the extraction pool (two worker
+processes here), one OCR task a page, each page in whichever worker is free; it reports seconds per form
+(wall), the pages' own seconds, how many workers read pages, and each worker's peak RSS.
+
+The machine's load average is recorded before and after every case (the numbers mean little without it
+on a shared machine). Writes bench/ocr_results.json and prints a Markdown table (docs/ocr.md).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
     stages: dict[str, float] = {}
     ok = n = box_ok = box_n = pages = 0
     wall = 0.0
+    wrong: list[str] = []
     for data, truth in scans:
         t = time.perf_counter()
         layout = read_pdf(data)
@@ -68,6 +74,7 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
                 stages[k] = stages.get(k, 0.0) + sec
         a, b = _accuracy(form, truth)
         ok, n = ok + a, n + b
+        wrong += [k for k, v in truth.items() if form.value(k) != v]
         a, b = checkbox_states(form, truth)
         box_ok, box_n = box_ok + a, box_n + b
     return {
@@ -76,8 +83,56 @@ def ocr_case(engine: str, dpi: int, grayscale: bool, stamped: bool, forms: int) 
         "checkbox_accuracy": round(box_ok / box_n, 4) if box_n else None,
         "s_per_page": round(wall / pages, 2), "s_per_form": round(wall / len(scans), 2),
         "stages_s_per_page": {k: round(v / pages, 2) for k, v in stages.items()},
-        "engine_load_s": round(load_s, 2),
+        "engine_load_s": round(load_s, 2), "wrong_fields": wrong,
         "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def pool_case(dpi: int, forms: int, workers: int = 2) -> dict:
+    """The scans read as the pipeline reads them: in the extraction pool, one OCR task a page."""
+    from formintake.extractors.isolated import IsolatedExtractor
+    from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
+    from formintake.samples.scan import SEAL_BLOCKS, ScanStyle, checkbox_states, scan_pdf
+
+    scans = []
+    for direction, seed, tick in FORMS[:forms]:
+        v = base_values(direction, seed)
+        style = ScanStyle(dpi=dpi, skew=1.5, seals=SEAL_BLOCKS)
+        scans.append((scan_pdf(render_pdf(v, RenderStyle(tick=tick)), style, seed), truth_of(v)))
+    ok = n = box_ok = box_n = pages = 0
+    wall = page_s = 0.0
+    used: set[int] = set()
+    stages: dict[str, float] = {}
+    with IsolatedExtractor(workers=workers) as ex:
+        for data, truth in scans:
+            t = time.perf_counter()
+            form = ex.extract(data, "scan.pdf", size_limit_bytes=50 * 2**20, timeout_s=600, ocr_page_timeout_s=600)
+            wall += time.perf_counter() - t
+            pages += len(form.ocr_pages)
+            for p in form.ocr_pages:
+                used.add(p["worker"])
+                page_s += p["seconds"]
+                for k in ("render", "prepare", "detect", "recognise", "layout"):
+                    stages[k] = stages.get(k, 0.0) + p.get(k, 0.0)
+            a, b = _accuracy(form, truth)
+            ok, n = ok + a, n + b
+            a, b = checkbox_states(form, truth)
+            box_ok, box_n = box_ok + a, box_n + b
+        rss = []
+        for pid in ex.worker_pids():
+            try:
+                for line in open(f"/proc/{pid}/status", encoding="ascii"):
+                    if line.startswith("VmHWM:"):
+                        rss.append(round(int(line.split()[1]) / 1024, 1))
+            except OSError:
+                pass
+    return {
+        "engine": f"rapidocr, pool of {workers}", "dpi": dpi, "grayscale": False, "stamped": True,
+        "forms": len(scans), "pages": pages, "fields_right": ok, "fields": n, "field_accuracy": round(ok / n, 4),
+        "checkbox_accuracy": round(box_ok / box_n, 4) if box_n else None,
+        "s_per_page": round(page_s / pages, 2), "s_per_form": round(wall / len(scans), 2),
+        "stages_s_per_page": {k: round(v / pages, 2) for k, v in stages.items()},
+        "workers_used": len(used), "rss_peak_mb": max(rss) if rss else 0.0, "rss_peak_mb_workers": rss,
     }
 
 
@@ -87,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", nargs="+", default=["rapidocr", "tesseract"])
     ap.add_argument("--forms", type=int, default=2, help="scanned forms per case (3 pages each)")
     ap.add_argument("--out", type=Path, default=HERE / "ocr_results.json")
+    ap.add_argument("--no-pool", dest="pool", action="store_false", help="skip the extraction-pool case")
+    ap.add_argument("--only", nargs="+", help="cases to run, e.g. rapidocr-300-colour rapidocr-150-gray pool")
     args = ap.parse_args(argv)
     engines = [e for e in args.engines if e != "tesseract" or _has_tesseract()]
     # the engines side by side at each resolution, the middle one first (a run cut short still compares)
@@ -94,15 +151,22 @@ def main(argv: list[str] | None = None) -> int:
     cases = [(e, d, False, True, args.forms) for d in order for e in engines]
     if "rapidocr" in engines:  # grayscale: unstamped, and stamped (a seal turns into dark ink over the text)
         cases += [("rapidocr", 150, True, False, args.forms), ("rapidocr", 200, True, True, args.forms)]
+    if args.only:
+        cases = [c for c in cases if f"{c[0]}-{c[1]}-{'gray' if c[2] else 'colour'}" in args.only]
     results = {
         "when": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "platform": platform.platform(), "cpus": os.cpu_count(),
         "load_before": _uptime(), "cases": [],
     }
-    for c in cases:
-        print(f"bench.ocr: {c[0]} {c[1]} dpi {'gray' if c[2] else 'colour'} {'stamped' if c[3] else ''} …",
-              file=sys.stderr)
-        results["cases"].append(_in_child(ocr_case, *c, timeout=1800))
+    runs = [(ocr_case, c) for c in cases]
+    if "rapidocr" in engines and args.pool and (not args.only or "pool" in args.only):
+        runs.append((pool_case, (200, args.forms)))
+    for fn, c in runs:
+        print(f"bench.ocr: {fn.__name__} {c} …", file=sys.stderr)
+        before = _load()
+        case = _in_child(fn, *c, timeout=1800)
+        case["load"] = [before, _load()]
+        results["cases"].append(case)
         results["load_after"] = _uptime()
         args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(markdown(results))
@@ -113,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(results: dict) -> str:
     head = ("| engine | dpi | scan | fields right | checkboxes | s/page | render | prepare | detect | recognise "
-            "| layout | s/form | peak RSS |")
-    rows = [head, "|" + "---|" * 13]
+            "| layout | s/form | peak RSS | load |")
+    rows = [head, "|" + "---|" * 14]
     for c in results["cases"]:
         st = c["stages_s_per_page"]
         scan = ("gray" if c["grayscale"] else "colour") + (", stamped" if c["stamped"] else "")
@@ -122,7 +186,8 @@ def markdown(results: dict) -> str:
             f"| {c['engine']} | {c['dpi']} | {scan} | {c['fields_right']}/{c['fields']} ({c['field_accuracy']:.1%}) "
             f"| {c['checkbox_accuracy']:.1%} | {c['s_per_page']:.1f} | {st.get('render', 0):.2f} "
             f"| {st.get('prepare', 0):.2f} | {st.get('detect', 0):.2f} | {st.get('recognise', 0):.2f} "
-            f"| {st.get('layout', 0):.2f} | {c['s_per_form']:.1f} | {c['rss_peak_mb']:.0f} MB |")
+            f"| {st.get('layout', 0):.2f} | {c['s_per_form']:.1f} | {c['rss_peak_mb']:.0f} MB "
+            f"| {'–'.join(f'{x:.1f}' for x in c.get('load', []))} |")
     return "\n".join(rows)
 
 
@@ -133,6 +198,14 @@ def _has_tesseract() -> bool:
         print("bench.ocr: tesseract not installed, skipped", file=sys.stderr)
         return False
     return b"chi_sim" in out.stdout + out.stderr
+
+
+def _load() -> float:
+    """The one-minute load average."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return -1.0
 
 
 def _uptime() -> str:

@@ -14,7 +14,11 @@ What Word, WPS and LibreOffice write, read as the text a reader sees with **all 
 * text boxes (``w:txbxContent``, DrawingML in ``mc:AlternateContent`` or VML ``v:textbox``) are read
   once (the ``mc:Fallback`` copy is skipped) as blocks of their own after the paragraph that anchors them;
 * ticks become glyphs in the text so one checkbox reader serves every format: checkbox content controls
-  (``w14:checkbox``), FORMCHECKBOX, ``w:sym`` symbols and Wingdings / Wingdings 2 / Symbol runs.
+  (``w14:checkbox``), FORMCHECKBOX, ``w:sym`` symbols and Wingdings / Wingdings 2 / Symbol runs;
+* ``w:altChunk`` (content imported as another format, what web systems' "export to Word" often write):
+  an HTML / XHTML chunk is read as its paragraphs and tables, a plain-text chunk as its lines, an
+  embedded docx like the body itself; a chunk of another kind (RTF, MHT) is not read and
+  FILE_CONTENT_SKIPPED says so.
 
 Body paragraphs and tables come in document order (also inside block-level content controls
 ``w:sdt``/``w:sdtContent`` and ``w:customXml``). Table rows carry grid columns: ``w:gridBefore`` and
@@ -64,6 +68,9 @@ T_R, T_T, T_TAB, T_PTAB, T_BR, T_CR, T_SYM, T_FLDCHAR, T_INSTR, T_NBH = (
     W + "r", W + "t", W + "tab", W + "ptab", W + "br", W + "cr", W + "sym", W + "fldChar", W + "instrText",
     W + "noBreakHyphen")
 T_CUSTOMXML = W + "customXml"
+T_ALTCHUNK = W + "altChunk"
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+MAX_CHUNK_DEPTH = 3  # an embedded docx may hold altChunks of its own, this deep at most
 T_TXBX = W + "txbxContent"
 T_FLDSIMPLE = W + "fldSimple"
 T_ALT, T_CHOICE = MC + "AlternateContent", MC + "Choice"
@@ -128,10 +135,74 @@ def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
             etree.XMLSyntaxError, DocxError) as e:  # broken zip, bad deflate data, bad XML: a broken file
         return _fail(layout, "FILE_CORRUPT", "docx文件已损坏，无法读取正文", f"broken docx: {type(e).__name__}: {e}")
     try:
-        _Walker(layout).container(body)
+        _Walker(layout, _Chunks(zf, part, size_limit_bytes)).container(body)
     except RecursionError:
         return _too_deep(layout)
     return layout
+
+
+class _Chunks:
+    """The ``w:altChunk`` parts of one document part: relationship id -> (bytes, kind)."""
+
+    HTML = ("text/html", "application/xhtml+xml")
+    TEXT = ("text/plain",)
+    DOCX = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-word.document.macroEnabled.12",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.template",
+            "application/vnd.ms-word.template.macroEnabled.12")
+    BY_EXT = {"htm": "html", "html": "html", "xhtml": "html", "mht": "mht", "mhtml": "mht", "txt": "text",
+              "rtf": "rtf", "docx": "docx", "docm": "docx", "dotx": "docx", "dotm": "docx", "xml": "xml"}
+
+    def __init__(self, zf: zipfile.ZipFile, part: str, limit: int, depth: int = 0) -> None:
+        self.zf, self.part, self.limit, self.depth = zf, part, limit, depth
+        self.names = {n.lower(): n for n in zf.namelist()}
+        self._targets: dict[str, str] | None = None
+        self._types: tuple[dict[str, str], dict[str, str]] | None = None
+
+    def _rels(self) -> dict[str, str]:
+        if self._targets is None:
+            self._targets = {}
+            folder, name = posixpath.split(self.part)
+            raw = _small_part(self.zf, self.names, posixpath.join(folder, "_rels", name + ".rels"))
+            if raw is not None:
+                for rel in parse_xml(raw).iter("{*}Relationship"):
+                    if rel.get("TargetMode") == "External":
+                        continue
+                    target = (rel.get("Target") or "").replace("\\", "/")
+                    path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+                    self._targets[rel.get("Id") or ""] = posixpath.normpath(path)
+        return self._targets
+
+    def _content_type(self, path: str) -> str:
+        if self._types is None:
+            overrides: dict[str, str] = {}
+            defaults: dict[str, str] = {}
+            raw = _small_part(self.zf, self.names, "[Content_Types].xml")
+            if raw is not None:
+                for el in parse_xml(raw):
+                    if el.tag.endswith("Override"):
+                        overrides[(el.get("PartName") or "").lstrip("/").lower()] = el.get("ContentType") or ""
+                    elif el.tag.endswith("Default"):
+                        defaults[(el.get("Extension") or "").lower()] = el.get("ContentType") or ""
+            self._types = (overrides, defaults)
+        overrides, defaults = self._types
+        ext = posixpath.splitext(path)[1].lstrip(".").lower()
+        return (overrides.get(path.lower()) or defaults.get(ext) or "").split(";")[0].strip().lower()
+
+    def get(self, rid: str | None) -> tuple[str, bytes | None, str]:
+        """(kind: html | text | docx | rtf | mht | … | missing, the part's bytes, its name)."""
+        path = self._rels().get(rid or "")
+        real = self.names.get(path.lower()) if path else None
+        if real is None:
+            return "missing", None, path or ""
+        ctype = self._content_type(path)
+        kind = ("html" if ctype in self.HTML else "text" if ctype in self.TEXT else "docx" if ctype in self.DOCX
+                else self.BY_EXT.get(posixpath.splitext(path)[1].lstrip(".").lower(), ctype or "unknown"))
+        with self.zf.open(real) as f:
+            data = f.read(self.limit + 1)
+        if len(data) > self.limit:
+            return "too large", None, path
+        return kind, data, path
 
 
 def _fail(layout: Layout, code: str, message: str, message_en: str) -> Layout:
@@ -232,10 +303,12 @@ def _block_children(el):
 
 
 class _Walker:
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, chunks: _Chunks | None = None) -> None:
         self.layout = layout
+        self.chunks = chunks
         self.n_para = 0
         self.n_table = 0
+        self.skipped: list[str] = []  # altChunks not read (their kind), for FILE_CONTENT_SKIPPED
 
     # block level -------------------------------------------------------------------------------
     def container(self, el) -> None:
@@ -263,8 +336,120 @@ class _Walker:
                 inner = child.find(T_SDTCONTENT) if tag == T_SDT else child
                 if inner is not None:
                     self.container(inner)
+            elif tag == T_ALTCHUNK:
+                self.alt_chunk(child)
         if carry:
             self._para(carry, carry_cc)
+
+    # altChunk ------------------------------------------------------------------------------------
+    def alt_chunk(self, el) -> None:
+        """Content Word imports from another format when it opens the file (``w:altChunk``)."""
+        if self.chunks is None:
+            return
+        kind, data, path = self.chunks.get(el.get(R_ID))
+        if kind == "html" and data is not None:
+            self._html(data)
+        elif kind == "text" and data is not None:
+            for line in _decode(data).splitlines():
+                if line.strip():
+                    self._para(line.strip(), False)
+        elif kind == "docx" and data is not None and self.chunks.depth < MAX_CHUNK_DEPTH:
+            self._docx(data, kind)
+        else:
+            self._skip(kind, path)
+
+    def _skip(self, kind: str, path: str) -> None:
+        self.skipped.append(kind)
+        what = {"rtf": "RTF", "mht": "MHT网页", "docx": "Word文档", "missing": "（缺失的）"}.get(kind, kind)
+        self.layout.findings.append(make_finding(
+            "FILE_CONTENT_SKIPPED", value=path or None, evidence=Evidence(method="file"),
+            message=f"文件中有以{what}格式嵌入的内容（altChunk），未能读取；其中的填写内容请人工核对，"
+                    "或在Word中打开后另存为docx再上传",
+            message_en=f"embedded altChunk of kind {kind!r} ({path}) not read"))
+
+    def _docx(self, data: bytes, kind: str) -> None:
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            part = main_part_name(zf)
+            with zf.open(part or "word/document.xml") as f:
+                xml = f.read(self.chunks.limit + 1)
+            body = parse_xml(xml).find(T_BODY) if len(xml) <= self.chunks.limit else None
+        except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError, NotImplementedError, RuntimeError,
+                zlib.error, etree.XMLSyntaxError) as e:
+            self._skip(f"docx ({type(e).__name__})", "")
+            return
+        if body is None:
+            self._skip("docx", "")
+            return
+        outer = self.chunks
+        self.chunks = _Chunks(zf, part or "word/document.xml", outer.limit, outer.depth + 1)
+        try:
+            self.container(body)
+        finally:
+            self.chunks = outer
+
+    def _html(self, data: bytes) -> None:
+        """An HTML chunk: block elements as paragraphs, tables as rows of cells (colspan kept)."""
+        import lxml.html
+
+        try:
+            doc = lxml.html.document_fromstring(data)
+        except (etree.ParserError, ValueError):
+            return
+        body = doc.find("body")
+        self._html_blocks(body if body is not None else doc)
+
+    def _html_blocks(self, el) -> None:
+        inline: list[str] = [el.text or ""] if el.tag not in _HTML_SKIP else []
+        for child in el:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag == "table":
+                self._html_para("".join(inline))
+                inline = []
+                self._html_table(child)
+            elif tag in _HTML_BLOCKS and (child.find(".//table") is not None or any(
+                    isinstance(c.tag, str) and c.tag in _HTML_BLOCKS for c in child)):
+                self._html_para("".join(inline))
+                inline = []
+                self._html_blocks(child)
+            elif tag in _HTML_BLOCKS:
+                self._html_para("".join(inline))
+                inline = []
+                for line in _html_lines(child):
+                    self._html_para(line)
+            elif tag == "br":
+                self._html_para("".join(inline))
+                inline = []
+            elif tag and tag not in _HTML_SKIP:
+                inline.append(_html_text(child))
+            inline.append(child.tail or "")
+        self._html_para("".join(inline))
+
+    def _html_para(self, text: str) -> None:
+        text = " ".join(text.split())
+        if text:
+            self._para(text, False)
+
+    def _html_table(self, table) -> None:
+        t_index = self.n_table
+        self.n_table += 1
+        nested = []
+        rows = [tr for tr in table.iter("tr") if _owner_table(tr) is table]
+        for r_index, tr in enumerate(rows):
+            cells: list[Cell] = []
+            col = 0
+            for td in tr:
+                if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+                    continue
+                span = max(1, _int(td.get("colspan"), 1))
+                nested += [t for t in td.iter("table") if _owner_table(t.getparent()) is table]
+                lines = [" ".join(x.split()) for x in _html_lines(td)]
+                ev = Evidence(method="docx-table", table=t_index, row=r_index, col=col)
+                cells.append(Cell("\n".join(x for x in lines if x), col, ev, span))
+                col += span
+            self.layout.blocks.append(Row(cells, t_index, r_index))
+        for sub in nested:
+            self._html_table(sub)
 
     def _para(self, text: str, cc: bool) -> None:
         ev = Evidence(method="docx-content-control" if cc else "docx-paragraph", paragraph=self.n_para)
@@ -338,6 +523,65 @@ class _Walker:
         if carry:
             lines.append(carry)
         return cc
+
+
+_HTML_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "pre", "blockquote", "center",
+                "section", "article", "header", "footer", "dl", "dt", "dd", "address", "form", "fieldset"}
+_HTML_SKIP = {"script", "style", "head", "title", "meta", "link", "xml", "noscript", "template"}
+
+
+def _owner_table(el):
+    """The nearest table element at or above ``el``."""
+    while el is not None and el.tag != "table":
+        el = el.getparent()
+    return el
+
+
+def _html_text(el) -> str:
+    """The text of an HTML element, without scripts, styles or nested tables' text."""
+    if not isinstance(el.tag, str) or el.tag in _HTML_SKIP or el.tag == "table":
+        return ""
+    out = [el.text or ""]
+    for c in el:
+        out.append(_html_text(c))
+        out.append(c.tail or "")
+    return "".join(out)
+
+
+def _html_lines(cell) -> list[str]:
+    """A table cell's text, one line per paragraph / line break (nested tables are rows of their own)."""
+    lines = [""]
+
+    def walk(el) -> None:
+        for c in el:
+            tag = c.tag if isinstance(c.tag, str) else ""
+            if tag == "table" or tag in _HTML_SKIP:
+                pass
+            elif tag == "br":
+                lines.append("")
+            elif tag in _HTML_BLOCKS:
+                if lines[-1].strip():
+                    lines.append("")
+                lines[-1] += c.text or ""
+                walk(c)
+                lines.append("")
+            elif tag:
+                lines[-1] += c.text or ""
+                walk(c)
+            lines[-1] += c.tail or ""
+
+    lines[-1] += cell.text or ""
+    walk(cell)
+    return [x for x in lines if x.strip()]
+
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", "replace")
 
 
 def _children(el, tag):

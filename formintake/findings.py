@@ -116,6 +116,7 @@ RULES: dict[str, Rule] = _catalogue(
     # our own failure, not the applicant's: logged with its traceback, never waivable, retried on the next run
     Rule("INTERNAL_ERROR", _E, "intake", None, "系统处理出错（非申报单位原因），将在下次运行时重试"),
     Rule("FILE_TABLES_SKIPPED", _W, "intake", None, "页面线条或文字过多，未识别表格结构，已按纯文字读取"),
+    Rule("FILE_CONTENT_SKIPPED", _W, "intake", None, "docx中以其他格式嵌入的内容（altChunk，如RTF）未能读取"),
     Rule("STAMP_MISSING", _W, "intake", None, "扫描件的盖章处未见红色公章"),
     # One application
     Rule("FIELD_MISSING", _E, "application", _CLAUSE_3, "必填项缺失"),
