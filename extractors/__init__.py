@@ -97,12 +97,14 @@ def read(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, time
 
 
 def ocr_parts(deferred: Deferred, page_timeout_s: float) -> list:
-    """The deferred file's pages as pool parts (:class:`extractors.isolated.Part`), one OCR task a page."""
+    """The deferred file's pages as pool parts (:class:`extractors.isolated.Part`), one OCR task a page
+    (each carries the file's bytes; the Deferred keeps them no longer)."""
     from formintake.extractors.isolated import Part
     from formintake.extractors.pages import ocr_page
 
     kind = deferred.layout.file_type
-    return [Part(ocr_page, (deferred.data, kind, t.index), page_timeout_s) for t in deferred.layout.ocr_tasks]
+    data, deferred.data = deferred.data, None  # the last step needs the pages, not the file again
+    return [Part(ocr_page, (data, kind, t.index), page_timeout_s) for t in deferred.layout.ocr_tasks]
 
 
 def finish(deferred: Deferred, outcomes: list, page_timeout_s: float) -> ExtractedForm:
