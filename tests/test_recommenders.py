@@ -211,3 +211,31 @@ def test_region_mismatch_finding_content():
     (finding,) = check_region_mismatch(f, RuleContext(campaign=CAMPAIGN, recommender_path="浙江省"))
     assert (finding.severity, finding.field, finding.value) == ("warning", "center_city", "苏州市")
     assert "浙江省" in finding.expected
+
+
+def test_campaign_objects_are_not_kept_alive_by_the_unit_index():
+    """Every extraction job unpickles its own Campaign. The unit index is cached by the campaign's
+    content, so a worker that read 200 documents holds one index and none of the 200 campaigns
+    (it used to keep an index and its campaign per object: ~95 KB a document, never freed)."""
+    import gc
+    import pickle
+    import weakref
+
+    data = pickle.dumps(CAMPAIGN)
+    refs = []
+    for _ in range(200):
+        campaign = pickle.loads(data)
+        assert resolve_recommender("江苏省工业和信息化厅", campaign).key == "江苏省"
+        refs.append(weakref.ref(campaign))
+        del campaign
+    gc.collect()
+    alive = sum(1 for r in refs if r() is not None)
+    assert alive <= 1  # the one whose index serves the same content, at most
+
+
+def test_a_campaign_with_other_units_gets_its_own_index():
+    other = CAMPAIGN.model_copy(deep=True)
+    other.recommenders.provinces = [p for p in other.recommenders.provinces if p != "江苏省"]
+    assert resolve_recommender("江苏省工业和信息化厅", CAMPAIGN).key == "江苏省"
+    assert resolve_recommender("江苏省工业和信息化厅", other) is None
+    assert resolve_recommender("江苏省工业和信息化厅", CAMPAIGN).key == "江苏省"
