@@ -66,7 +66,7 @@ def cmd_extract(args) -> int:
     from formintake.reports.tabular import jsonl_line
 
     campaign = load_campaign(args.campaign)
-    limit = int(campaign.thresholds.file_size_limit_mb * 2**20)
+    limit = campaign.thresholds.file_size_limit_bytes
     status = EXIT_OK
     for name in args.files:
         path = Path(name)

@@ -41,6 +41,11 @@ class Thresholds(BaseModel):
     ocr_page_timeout_s: float = 60
     near_same_name_ratio: float = 0.85
 
+    @property
+    def file_size_limit_bytes(self) -> int:
+        """The per-upload size limit in bytes (``file_size_limit_mb`` MiB)."""
+        return int(self.file_size_limit_mb * 2**20)
+
 
 class Quotas(BaseModel):
     center_per_unit: int = 5

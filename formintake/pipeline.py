@@ -185,7 +185,7 @@ def extract_and_check(data: bytes, filename: str, campaign: Campaign, *, recomme
                       uploaded_at: str | None = None) -> tuple[ExtractedForm, list[Finding]]:
     """Extract one file and run every per-application rule. Never raises for bad input."""
     # in a worker process with a hard time limit (FILE_TIMEOUT), unless FORMINTAKE_ISOLATE=0
-    limits = dict(size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
+    limits = dict(size_limit_bytes=campaign.thresholds.file_size_limit_bytes,
                   timeout_s=campaign.thresholds.doc_timeout_s)
     if isolation_enabled():  # a scan's pages: one OCR task a page, on every worker, each with its limit
         form = shared_extractor().extract(data, filename, ocr_page_timeout_s=campaign.thresholds.ocr_page_timeout_s,
@@ -213,7 +213,7 @@ def check_document(data: bytes, filename: str, campaign: Campaign, source: Sourc
     caller logs it). Never raises for bad input. In a pool worker, a file with scanned pages returns a
     Split instead: its pages are OCR'd one per task on every worker (each within the campaign's
     ``ocr_page_timeout_s``), then :func:`_check_scanned` puts them together and checks the form."""
-    got = extractors.read(data, filename, size_limit_bytes=int(campaign.thresholds.file_size_limit_mb * 2**20),
+    got = extractors.read(data, filename, size_limit_bytes=campaign.thresholds.file_size_limit_bytes,
                           timeout_s=campaign.thresholds.doc_timeout_s, defer_ocr=in_worker())
     if isinstance(got, extractors.Deferred):
         page_s = campaign.thresholds.ocr_page_timeout_s
@@ -286,7 +286,7 @@ def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, fil
                  ) -> tuple[bytes | None, ExtractedForm | None]:
     """The upload's bytes, or (None, a form saying why they were not read). Never more than the size
     limit is read: the listing's size (stat / S3 listing) decides first, then a capped read."""
-    limit = int(campaign.thresholds.file_size_limit_mb * 2**20)
+    limit = campaign.thresholds.file_size_limit_bytes
     mb = campaign.thresholds.file_size_limit_mb
 
     def too_large(size: int | None) -> ExtractedForm:
