@@ -21,7 +21,8 @@ RUN_ID = re.compile(r"\d{8}T\d{6}\d*Z")
 ISO_TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00|Z)?")
 VOLATILE_KEYS = {"processed_at", "generated_at", "started_at", "completed_at", "extract_ms", "seconds",
                  "processed_run", "first_seen_run", "pipeline_version", "run_id", "baseline", "previous_run_id",
-                 "files"}  # manifest hashes change with the timestamps inside the files
+                 "files",  # manifest hashes change with the timestamps inside the files
+                 "inputs"}  # runs.json's fingerprint of a run's inputs includes the code's digest
 
 
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")
@@ -93,6 +94,9 @@ def compare(a: Path, b: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     a, b = Path(argv[0]), Path(argv[1])
     problems = compare(a, b)
     n = len(_files(a))

@@ -62,21 +62,29 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _extract_in_worker(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float,
-                       page_timeout_s: float) -> ExtractedForm | Split:
-    """Read one document; a scan's pages come back as a Split (one OCR task a page, on every worker)."""
+def read_in_parts(data: bytes, filename: str, size_limit_bytes: int, timeout_s: float, page_timeout_s: float,
+                  then: Callable[..., Any] | None = None, then_args: tuple = (), defer_ocr: bool = True) -> Any:
+    """Read one document (:func:`extractors.read`), then ``then(form, *then_args)`` (default: the form).
+
+    With ``defer_ocr`` (in a pool worker) a scan's pages come back as a :class:`Split` instead: one OCR
+    task a page on every worker, each within ``page_timeout_s``, then :func:`extractors.finish` and
+    ``then`` in a worker. ``then`` must be a module-level function (it travels to the worker by name).
+    The pool's own jobs and the pipeline's (which adds the rules and the record) both read this way."""
+    # deferred: the forkserver preloads this module, and the extractors (pdfium, docx…) are heavy
     from formintake import extractors
 
-    got = extractors.read(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s, defer_ocr=True)
+    got = extractors.read(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s, defer_ocr=defer_ocr)
     if isinstance(got, extractors.Deferred):
-        return Split(extractors.ocr_parts(got, page_timeout_s), _finish_in_worker, (got, page_timeout_s))
-    return got
+        return Split(extractors.ocr_parts(got, page_timeout_s), _finish_read, (got, page_timeout_s, then, then_args))
+    return got if then is None else then(got, *then_args)
 
 
-def _finish_in_worker(deferred, page_timeout_s: float, outcomes: list) -> ExtractedForm:
-    from formintake import extractors
+def _finish_read(deferred, page_timeout_s: float, then: Callable[..., Any] | None, then_args: tuple,
+                 outcomes: list) -> Any:
+    from formintake import extractors  # deferred, as in read_in_parts
 
-    return extractors.finish(deferred, outcomes, page_timeout_s)
+    form = extractors.finish(deferred, outcomes, page_timeout_s)
+    return form if then is None else then(form, *then_args)
 
 
 def timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
@@ -363,7 +371,7 @@ class IsolatedExtractor:
         ``ocr_page_timeout_s`` (default: ``timeout_s``)."""
         started = time.monotonic()
         page_s = ocr_page_timeout_s or timeout_s
-        job = Job(filename, _extract_in_worker, (data, filename, size_limit_bytes, timeout_s, page_s), timeout_s)
+        job = Job(filename, read_in_parts, (data, filename, size_limit_bytes, timeout_s, page_s), timeout_s)
         ((_, out),) = list(self.run([job]))
         form = form_of(out, filename, timeout_s)
         form.extract_ms = round((time.monotonic() - started) * 1000, 2)

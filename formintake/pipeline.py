@@ -29,7 +29,7 @@ from formintake import __version__, extractors, reports
 from formintake.clock import new_run_id, now_iso
 from formintake.config import Campaign
 from formintake.extractors.isolated import (Job, Outcome, Split, form_of, in_worker, isolation_enabled,
-                                            shared_extractor)
+                                            read_in_parts, shared_extractor)
 from formintake.keys import ResultKeys
 from formintake.models import Evidence, ExtractedForm, Finding, Record, SourceInfo
 from formintake.status import compute_status
@@ -212,24 +212,15 @@ def check_document(data: bytes, filename: str, campaign: Campaign, source: Sourc
     for one document. Returns the record and the extractor's traceback if it failed (our bug: the
     caller logs it). Never raises for bad input. In a pool worker, a file with scanned pages returns a
     Split instead: its pages are OCR'd one per task on every worker (each within the campaign's
-    ``ocr_page_timeout_s``), then :func:`_check_scanned` puts them together and checks the form."""
-    got = extractors.read(data, filename, size_limit_bytes=campaign.thresholds.file_size_limit_bytes,
-                          timeout_s=campaign.thresholds.doc_timeout_s, defer_ocr=in_worker())
-    if isinstance(got, extractors.Deferred):
-        page_s = campaign.thresholds.ocr_page_timeout_s
-        return Split(extractors.ocr_parts(got, page_s), _check_scanned, (got, campaign, source))
-    return _checked(got, campaign, source)
-
-
-def _check_scanned(deferred: extractors.Deferred, campaign: Campaign, source: SourceInfo,
-                   outcomes: list) -> tuple[Record, str | None]:
-    form = extractors.finish(deferred, outcomes, campaign.thresholds.ocr_page_timeout_s)
-    if form.ocr_pages:
-        log.info("OCR of %s: %s", deferred.filename, form.ocr_pages)
-    return _checked(form, campaign, source)
+    ``ocr_page_timeout_s``), then :func:`_checked` checks the form put together from them."""
+    th = campaign.thresholds
+    return read_in_parts(data, filename, th.file_size_limit_bytes, th.doc_timeout_s, th.ocr_page_timeout_s,
+                         then=_checked, then_args=(campaign, source), defer_ocr=in_worker())
 
 
 def _checked(form: ExtractedForm, campaign: Campaign, source: SourceInfo) -> tuple[Record, str | None]:
+    if form.ocr_pages:
+        log.info("OCR of %s: %s", form.source, form.ocr_pages)
     tb, form.internal_traceback = form.internal_traceback, None
     return build_record(form, _rules(form, campaign, source.recommender_path, source.uploaded_at), source, campaign), tb
 

@@ -123,13 +123,13 @@ def beyond_quota(records: list[Record], quota: int) -> list[Record]:
     return [r for r, o in zip(records, order) if sum(1 for x in order if x <= o) > quota]
 
 
-def _rank_zh(record: Record) -> str:
+def _rank_zh(record: Record, ctx: BatchContext) -> str:
     r = _rank(record)
-    return f"推荐排序为{r}" if r is not None else "未填写推荐排序"
+    return ctx.text("QUOTA_EXCEEDED", "rank", rank=r) if r is not None else ctx.text("QUOTA_EXCEEDED", "no_rank")
 
 
-def _unit_label(v: View) -> str:
-    return v.filing.key if v.filing else v.record.recommender_path or "未知推荐单位"
+def _unit_label(v: View, ctx: BatchContext) -> str:
+    return v.filing.key if v.filing else v.record.recommender_path or ctx.text("DUPLICATE_APPLICATION", "unknown_unit")
 
 
 def _parse_date(v: Any) -> dt.date | None:
@@ -167,29 +167,29 @@ def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Itera
             yield r.application_id, ctx.finding(
                 "RECOMMENDER_UNKNOWN",
                 value=path,
-                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门或中央企业",
-                message=f"报送目录“{path}”不是可识别的推荐单位。",
-                message_en=f"Upload folder '{path}' is not a known recommending unit.",
-                hint="请由推荐单位在本单位目录下报送；如为未列入名单的中央企业，请核实后补充配置。",
+                expected=ctx.text("RECOMMENDER_UNKNOWN", "folder.expected"),
+                message=ctx.text("RECOMMENDER_UNKNOWN", "folder.message", path=path),
+                message_en=ctx.text("RECOMMENDER_UNKNOWN", "folder.message_en", path=path),
+                hint=ctx.text("RECOMMENDER_UNKNOWN", "folder.hint"),
             )
         elif not path and v.written is None and r.status != "unreadable":
             yield r.application_id, ctx.finding(
                 "RECOMMENDER_UNKNOWN",
                 value=None,
-                expected="报送在推荐单位目录下",
-                message="文件未报送在任何推荐单位目录下，申报书中也没有可识别的推荐单位。",
-                message_en="Not filed under a recommending unit's folder and the form names none.",
-                hint="请由推荐单位在本单位目录下报送。",
+                expected=ctx.text("RECOMMENDER_UNKNOWN", "no_folder.expected"),
+                message=ctx.text("RECOMMENDER_UNKNOWN", "no_folder.message"),
+                message_en=ctx.text("RECOMMENDER_UNKNOWN", "no_folder.message_en"),
+                hint=ctx.text("RECOMMENDER_UNKNOWN", "no_folder.hint"),
             )
         if v.written_text and v.written is None:
             yield r.application_id, ctx.finding(
                 "RECOMMENDER_UNKNOWN",
                 field="recommender",
                 value=v.written_text,
-                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门、中央企业集团公司，或示范城市（额外推荐）",
-                message=f"申报书推荐单位“{v.written_text}”不在通知规定的推荐单位范围内。",
-                message_en=f"Recommender '{v.written_text}' is not a recommending unit under clause 4(1).",
-                hint="请核实推荐单位名称；中央企业应由集团公司推荐。",
+                expected=ctx.text("RECOMMENDER_UNKNOWN", "written.expected"),
+                message=ctx.text("RECOMMENDER_UNKNOWN", "written.message", written=v.written_text),
+                message_en=ctx.text("RECOMMENDER_UNKNOWN", "written.message_en", written=v.written_text),
+                hint=ctx.text("RECOMMENDER_UNKNOWN", "written.hint"),
                 evidence=r.evidence.get("recommender"),
             )
         elif r.direction == "platform" and city is not None:
@@ -197,11 +197,10 @@ def check_recommender_unknown(records: list[Record], ctx: BatchContext) -> Itera
                 "RECOMMENDER_UNKNOWN",
                 field="recommender",
                 value=v.written_text or r.recommender_path,
-                expected="省级、计划单列市、新疆生产建设兵团工业和信息化主管部门或中央企业",
-                message=f"{city.key}为信息消费示范城市，其工业和信息化主管部门仅可额外推荐信息消费体验中心方向项目，"
-                "不能推荐用户过亿信息消费大平台方向项目。",
-                message_en="A demonstration city's department may only recommend extra experience centers.",
-                hint="平台方向项目请由所在省（区、市）工业和信息化主管部门推荐。",
+                expected=ctx.text("RECOMMENDER_UNKNOWN", "city_platform.expected"),
+                message=ctx.text("RECOMMENDER_UNKNOWN", "city_platform.message", city=city.key),
+                message_en=ctx.text("RECOMMENDER_UNKNOWN", "city_platform.message_en"),
+                hint=ctx.text("RECOMMENDER_UNKNOWN", "city_platform.hint"),
                 evidence=r.evidence.get("recommender"),
             )
 
@@ -218,11 +217,10 @@ def check_quota(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str,
                 "QUOTA_EXCEEDED",
                 field="recommend_rank",
                 value=_rank(r),
-                expected=f"每个推荐单位体验中心方向不超过{quota}个（推荐排序1–{quota}）",
-                message=f"{unit}推荐信息消费体验中心方向项目{len(group)}个（不含示范城市额外推荐），超过{quota}个；"
-                f"本项目{_rank_zh(r)}，在限额之外。",
-                message_en=f"{unit} recommends {len(group)} experience centers (quota {quota}); this one is beyond it.",
-                hint=f"请推荐单位明确推荐排序，只保留{quota}个项目。",
+                expected=ctx.text("QUOTA_EXCEEDED", "expected"),
+                message=ctx.text("QUOTA_EXCEEDED", "message", unit=unit, count=len(group), rank=_rank_zh(r, ctx)),
+                message_en=ctx.text("QUOTA_EXCEEDED", "message_en", unit=unit, count=len(group)),
+                hint=ctx.text("QUOTA_EXCEEDED", "hint"),
                 evidence=r.evidence.get("recommend_rank"),
             )
 
@@ -239,10 +237,11 @@ def check_city_extra_quota(records: list[Record], ctx: BatchContext) -> Iterator
                 "CITY_EXTRA_QUOTA_EXCEEDED",
                 field="demo_city",
                 value=city,
-                expected=f"每个示范城市额外推荐不超过{quota}个",
-                message=f"示范城市{city}额外推荐信息消费体验中心项目{len(group)}个，超过{quota}个；本项目{_rank_zh(r)}，在限额之外。",
-                message_en=f"Demonstration city {city} has {len(group)} extra recommendations (quota {quota}).",
-                hint=f"请明确额外推荐项目的推荐排序，只保留{quota}个。",
+                expected=ctx.text("CITY_EXTRA_QUOTA_EXCEEDED", "expected"),
+                message=ctx.text("CITY_EXTRA_QUOTA_EXCEEDED", "message", city=city, count=len(group),
+                                 rank=_rank_zh(r, ctx)),
+                message_en=ctx.text("CITY_EXTRA_QUOTA_EXCEEDED", "message_en", city=city, count=len(group)),
+                hint=ctx.text("CITY_EXTRA_QUOTA_EXCEEDED", "hint"),
                 evidence=r.evidence.get("demo_city"),
             )
 
@@ -258,10 +257,10 @@ def check_extra_not_demo_city(records: list[Record], ctx: BatchContext) -> Itera
                 "CITY_EXTRA_NOT_DEMO_CITY",
                 field="demo_city",
                 value=v.extra_claim,
-                expected=f"信息消费示范城市名单（{ctx.campaign.demo_cities_source}）中的城市",
-                message=f"“{v.extra_claim}”不在信息消费示范城市名单中，不能作为示范城市额外推荐；本项目计入推荐单位限额。",
-                message_en=f"'{v.extra_claim}' is not a demonstration city; counted against the unit's own quota.",
-                hint="请核实示范城市名称；非示范城市项目应占用推荐单位的推荐名额。",
+                expected=ctx.text("CITY_EXTRA_NOT_DEMO_CITY", "expected"),
+                message=ctx.text("CITY_EXTRA_NOT_DEMO_CITY", "message", claim=v.extra_claim),
+                message_en=ctx.text("CITY_EXTRA_NOT_DEMO_CITY", "message_en", claim=v.extra_claim),
+                hint=ctx.text("CITY_EXTRA_NOT_DEMO_CITY", "hint"),
                 evidence=r.evidence.get("demo_city"),
             )
 
@@ -276,15 +275,16 @@ def check_extra_via_province(records: list[Record], ctx: BatchContext) -> Iterat
             continue
         if unit.kind == "province" and unit.region == dc.province:
             continue
-        who = "由示范城市自行报送" if unit.key == dc.city else f"由{unit.key}报送"
+        where = dict(city=dc.city, province=dc.province, unit=unit.key)
         yield r.application_id, ctx.finding(
             "CITY_EXTRA_NOT_VIA_PROVINCE",
             field="demo_city",
             value=dc.city,
-            expected=f"由{dc.province}工业和信息化主管部门统一上报",
-            message=f"{dc.city}的额外推荐项目{who}，应提交{dc.province}工业和信息化主管部门统一上报。",
-            message_en=f"Extra of {dc.city} filed by {unit.key}, not via {dc.province}.",
-            hint=f"请经{dc.province}工业和信息化主管部门统一报送。",
+            expected=ctx.text("CITY_EXTRA_NOT_VIA_PROVINCE", "expected", **where),
+            message=ctx.text("CITY_EXTRA_NOT_VIA_PROVINCE", "self.message" if unit.key == dc.city else "other.message",
+                             **where),
+            message_en=ctx.text("CITY_EXTRA_NOT_VIA_PROVINCE", "message_en", **where),
+            hint=ctx.text("CITY_EXTRA_NOT_VIA_PROVINCE", "hint", **where),
             evidence=r.evidence.get("demo_city"),
         )
 
@@ -303,9 +303,9 @@ def note_platform_no_quota(records: list[Record], ctx: BatchContext) -> Iterator
             yield v.app_id, ctx.finding(
                 "PLATFORM_QUOTA_NONE",
                 value=len(group),
-                expected="不作推荐数量要求",
-                message=f"{unit}推荐用户过亿信息消费大平台方向项目{len(group)}个；该方向不作推荐数量要求，无需处理。",
-                message_en=f"{unit} recommends {len(group)} platforms; the platform direction has no quota.",
+                expected=ctx.text("PLATFORM_QUOTA_NONE", "expected"),
+                message=ctx.text("PLATFORM_QUOTA_NONE", "message", unit=unit, count=len(group)),
+                message_en=ctx.text("PLATFORM_QUOTA_NONE", "message_en", unit=unit, count=len(group)),
             )
 
 
@@ -318,18 +318,19 @@ def check_duplicates(records: list[Record], ctx: BatchContext) -> Iterator[tuple
         for r in cluster:
             others = [o for o in cluster if o is not r]
             where = "；".join(
-                f"{o.application_id}（{_unit_label(ctx.view(o))}，{o.source.key}，项目名称“{o.fields.get('project_name')}”）"
+                ctx.text("DUPLICATE_APPLICATION", "other", app_id=o.application_id, unit=_unit_label(ctx.view(o), ctx),
+                         key=o.source.key, project_name=o.fields.get("project_name"))
                 for o in others
             )
             yield r.application_id, ctx.finding(
                 "DUPLICATE_APPLICATION",
                 field="project_name",
                 value=r.fields.get("project_name"),
-                expected="同一项目只申报一次",
-                message=f"同一申报单位（{r.fields.get('uscc')}）的同一项目被重复申报，另见：{where}。",
-                message_en="The same project (USCC, direction, project name) is filed more than once: "
-                + ", ".join(o.application_id for o in others),
-                hint="请推荐单位确认保留一份申报，撤回其余重复申报。",
+                expected=ctx.text("DUPLICATE_APPLICATION", "expected"),
+                message=ctx.text("DUPLICATE_APPLICATION", "message", uscc=r.fields.get("uscc"), others=where),
+                message_en=ctx.text("DUPLICATE_APPLICATION", "message_en",
+                                    others=", ".join(o.application_id for o in others)),
+                hint=ctx.text("DUPLICATE_APPLICATION", "hint"),
                 evidence=r.evidence.get("project_name"),
             )
 
@@ -347,10 +348,10 @@ def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, 
                 "LATE_SUBMISSION",
                 field="recommender_date",
                 value=d.isoformat(),
-                expected=f"不晚于{deadline.isoformat()}",
-                message=f"推荐单位意见日期为{d.isoformat()}，晚于报送截止日期{deadline.isoformat()}。",
-                message_en=f"Recommendation dated {d.isoformat()}, after the deadline {deadline.isoformat()}.",
-                hint="逾期推荐的项目不予受理；如日期填写有误，请更正后重新上传。",
+                expected=ctx.text("LATE_SUBMISSION", "date.expected"),
+                message=ctx.text("LATE_SUBMISSION", "date.message", date=d.isoformat()),
+                message_en=ctx.text("LATE_SUBMISSION", "date.message_en", date=d.isoformat()),
+                hint=ctx.text("LATE_SUBMISSION", "date.hint"),
                 evidence=r.evidence.get("recommender_date"),
             )
         ts = _parse_ts(r.source.uploaded_at) if camp.check_upload_time else None
@@ -360,10 +361,11 @@ def check_late(records: list[Record], ctx: BatchContext) -> Iterator[tuple[str, 
                 yield r.application_id, ctx.finding(
                     "LATE_SUBMISSION",
                     value=local.isoformat(timespec="seconds"),
-                    expected=f"不晚于{deadline.isoformat()} 23:59:59（{camp.timezone}）",
-                    message=f"文件上传时间为{local:%Y-%m-%d %H:%M}（{camp.timezone_zh}），晚于报送截止日期{deadline.isoformat()}。",
-                    message_en=f"Uploaded {local.isoformat(timespec='seconds')}, after the deadline {deadline.isoformat()}.",
-                    hint="逾期报送的项目不予受理。",
+                    expected=ctx.text("LATE_SUBMISSION", "upload.expected"),
+                    message=ctx.text("LATE_SUBMISSION", "upload.message", local=f"{local:%Y-%m-%d %H:%M}"),
+                    message_en=ctx.text("LATE_SUBMISSION", "upload.message_en",
+                                        local_iso=local.isoformat(timespec="seconds")),
+                    hint=ctx.text("LATE_SUBMISSION", "upload.hint"),
                 )
 
 
@@ -385,8 +387,9 @@ def run_batch_rules(records: list[Record], campaign: Campaign,
                 logging.getLogger("formintake").exception("batch rule %s failed", r.code)
                 found = [(a.application_id, make_finding(
                     "INTERNAL_ERROR", campaign, severity="warning",
-                    message=f"系统处理出错（批量检查“{r.title_for(campaign)}”未能完成），不是申报单位的问题；请人工复核，下次运行将重新检查",
-                    message_en=f"batch rule {r.code} could not run: {type(exc).__name__}: {exc}"[:300]))
+                    message=ctx.text("INTERNAL_ERROR", "batch.message", title=r.title_for(campaign)),
+                    message_en=ctx.text("INTERNAL_ERROR", "batch.message_en", code=r.code,
+                                        error=f"{type(exc).__name__}: {exc}")[:300]))
                     for a in current]
             for app_id, finding in found:
                 out.setdefault(app_id, []).append(finding)

@@ -88,10 +88,6 @@ def as_date(value: Any) -> dt.date | None:
     return None
 
 
-def date_zh(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def zh(key: str) -> str:
     spec = BY_KEY.get(key)
     return spec.zh if spec else key
@@ -154,41 +150,51 @@ def email_ok(text: str) -> bool:
     return True
 
 
-def _format_problem(spec: FieldSpec, fv: FieldValue) -> tuple[str, str] | None:
-    """(what is wrong, what was expected) for a value read as ``ok`` that is not of its type."""
+# the catalogue's texts (FIELD_INVALID_FORMAT) for a value of a type that is not of its type:
+# (what is wrong, what was expected)
+_FORMAT_TEXTS = {
+    "email": ("email.what", "email.expected"),
+    "phone": ("phone.what", "phone.expected"),
+    "postcode": ("postcode.what", "postcode.expected"),
+    "year": ("year.what", "year.expected"),
+    "date": ("date.what", "date.expected"),
+    "integer": ("integer.what", "integer.expected"),
+    "decimal": ("decimal.what", "decimal.expected"),
+}
+
+
+def _format_problem(spec: FieldSpec, fv: FieldValue) -> dict[str, Any] | None:
+    """None when a value read as ``ok`` is of its type, else the values the catalogue's texts name."""
     v = fv.value
     t = spec.type
     if t == "email":
-        if not isinstance(v, str) or not email_ok(v):
-            return "不是有效的电子邮箱地址", "电子邮箱，如 name@example.com"
+        ok = isinstance(v, str) and email_ok(v)
     elif t == "phone":
-        if not isinstance(v, (str, int)) or not phone_ok(str(v)):
-            return "不是有效的手机号码或固定电话", "手机号码（11位，1[3-9]开头）或固定电话（区号-号码，可带分机），如 010-68208201"
+        ok = isinstance(v, (str, int)) and phone_ok(str(v))
     elif t == "postcode":
         if isinstance(v, int) and not isinstance(v, bool):
             s = fv.raw if fv.raw else str(v).zfill(6)  # an int lost its leading 0 (010010 呼和浩特)
         else:
             s = v if isinstance(v, str) else ""
-        if not POSTCODE_RE.match(fold(s)):
-            return "不是6位数字的邮政编码", "6位数字邮政编码，如 100846"
+        ok = bool(POSTCODE_RE.match(fold(s)))
     elif t == "year":
         n = as_number(v)
-        if n is None or n != int(n) or not YEAR_MIN <= n <= YEAR_MAX:
-            return "不是有效的年份", "4位年份，如 2022"
+        ok = not (n is None or n != int(n) or not YEAR_MIN <= n <= YEAR_MAX)
     elif t == "date":
         d = as_date(v)
-        if d is None or not YEAR_MIN <= d.year <= YEAR_MAX:
-            return "不是有效的日期", "日期，如 2023年8月30日"
+        ok = not (d is None or not YEAR_MIN <= d.year <= YEAR_MAX)
     elif t == "integer":
         n = as_number(v)
         low = 1 if spec.key == "recommend_rank" else 0
         if n is None or n != int(n) or n < low:
-            return "不是有效的整数", f"不小于{low}的整数"
+            return {"low": low}
+        return None
     elif t == "decimal":
         n = as_number(v)
-        if n is None or n < 0:
-            return "不是有效的数值", "不小于0的数值" + (f"（单位：{spec.unit}）" if spec.unit else "")
-    return None
+        ok = not (n is None or n < 0)
+    else:
+        return None
+    return None if ok else {}
 
 
 # ---- rules -----------------------------------------------------------------------------------------
@@ -217,9 +223,9 @@ def check_required(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
             "FIELD_MISSING",
             field=spec.key,
             value=None,
-            expected=f"必填项“{spec.zh}”应填写",
-            message=f"必填项“{spec.zh}”未填写。",
-            hint=f"请在申报书中填写“{spec.labels[0]}”。",
+            expected=ctx.text("FIELD_MISSING", "expected", field_zh=spec.zh),
+            message=ctx.text("FIELD_MISSING", "message", field_zh=spec.zh),
+            hint=ctx.text("FIELD_MISSING", "hint", label=spec.labels[0]),
             evidence=form.evidence(spec.key),
         )
 
@@ -233,21 +239,16 @@ def check_placeholders(form: ExtractedForm, ctx: RuleContext) -> Iterator[Findin
         if fv is None or fv.state != "placeholder" or owned_elsewhere(spec.key, form.direction):
             continue
         is_required = spec.key in required
+        expected, message, hint = (("required.expected", "required.message", "required.hint") if is_required
+                                   else ("optional.expected", "optional.message", "optional.hint"))
         yield ctx.finding(
             "FIELD_PLACEHOLDER",
             severity=None if is_required else "info",
             field=spec.key,
             value=fv.raw,
-            expected=f"“{spec.zh}”的实际内容" + ("（必填）" if is_required else "（选填，可留空）"),
-            message=(
-                f"“{spec.zh}”处保留了模板提示文字“{fv.raw or ''}”，未填写实际内容。"
-                + ("" if is_required else "该项为选填，视同未填写，仅作记录。")
-            ),
-            hint=(
-                f"请删除提示文字并填写“{spec.labels[0]}”。"
-                if is_required
-                else "如无此项内容，建议删除提示文字留空。"
-            ),
+            expected=ctx.text("FIELD_PLACEHOLDER", expected, field_zh=spec.zh),
+            message=ctx.text("FIELD_PLACEHOLDER", message, field_zh=spec.zh, raw=fv.raw or ""),
+            hint=ctx.text("FIELD_PLACEHOLDER", hint, label=spec.labels[0]),
             evidence=fv.evidence,
         )
 
@@ -264,22 +265,24 @@ def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
         if fv is None:
             continue
         if fv.state == "invalid":
-            why = f"（{fv.error}）" if fv.error else ""
             yield ctx.finding(
                 "FIELD_INVALID_FORMAT",
                 field=spec.key,
                 value=fv.raw,
                 expected=_expected_for(spec),
-                message=f"“{spec.zh}”的内容“{fv.raw or ''}”无法识别为{_type_zh(spec)}{why}。",
-                hint=f"请按规定格式重新填写“{spec.labels[0]}”。",
+                message=ctx.text("FIELD_INVALID_FORMAT", "unreadable_why.message" if fv.error else "unreadable.message",
+                                 field_zh=spec.zh, raw=fv.raw or "", type_zh=_type_zh(spec), why=fv.error),
+                hint=ctx.text("FIELD_INVALID_FORMAT", "hint", label=spec.labels[0]),
                 evidence=fv.evidence,
             )
             continue
         if fv.state != "ok" or is_blank(fv.value):
             continue
         problem = _format_problem(spec, fv)
-        if problem:
-            what, expected = problem
+        if problem is not None:
+            what, expected = _FORMAT_TEXTS[spec.type]
+            if spec.type == "decimal" and spec.unit:
+                expected = "decimal_unit.expected"
             shown = fv.raw if fv.raw is not None else fv.value
             note = ""
             if from_ocr(fv) and spec.type in ("phone", "postcode", "email"):
@@ -289,9 +292,10 @@ def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 "FIELD_INVALID_FORMAT",
                 field=spec.key,
                 value=fv.value,
-                expected=expected,
-                message=f"“{spec.zh}”的内容“{shown}”{what}。{note}",
-                hint=f"请按规定格式重新填写“{spec.labels[0]}”。",
+                expected=ctx.text("FIELD_INVALID_FORMAT", expected, unit=spec.unit, **problem),
+                message=ctx.text("FIELD_INVALID_FORMAT", "message", field_zh=spec.zh, shown=shown,
+                                 what=ctx.text("FIELD_INVALID_FORMAT", what), note=note),
+                hint=ctx.text("FIELD_INVALID_FORMAT", "hint", label=spec.labels[0]),
                 evidence=fv.evidence,
             )
     yield from _check_summary_length(form, ctx)
@@ -305,18 +309,16 @@ def _check_summary_length(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
     n = len(fold(text))
     if th.summary_min_chars <= n <= th.summary_max_chars:
         return
-    short = n < th.summary_min_chars
+    message, hint = ("summary_short.message", "summary_short.hint") if n < th.summary_min_chars \
+        else ("summary_long.message", "summary_long.hint")
     yield ctx.finding(
         "FIELD_INVALID_FORMAT",
         severity="warning",
         field="summary",
-        value=f"{n}字",
-        expected=f"{th.summary_min_chars}–{th.summary_max_chars}字",
-        message=(
-            f"项目简介共{n}字，{'少于' if short else '超过'}申报书要求的"
-            f"{th.summary_min_chars if short else th.summary_max_chars}字（模板要求，请评审人员判断）。"
-        ),
-        hint=f"请将项目简介{'补充' if short else '精简'}至{th.summary_min_chars}–{th.summary_max_chars}字。",
+        value=ctx.text("FIELD_INVALID_FORMAT", "summary.value", n=n),
+        expected=ctx.text("FIELD_INVALID_FORMAT", "summary.expected"),
+        message=ctx.text("FIELD_INVALID_FORMAT", message, n=n),
+        hint=ctx.text("FIELD_INVALID_FORMAT", hint),
         evidence=form.evidence("summary"),
     )
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from formintake.fields import BY_KEY, FIELDS
 from formintake.models import DIRECTION_ZH, ExtractedForm, Finding
-from formintake.validators.completeness import as_date, as_number, date_zh, filled, is_absent, zh
+from formintake.findings import zh_date
+from formintake.validators.completeness import as_date, as_number, filled, is_absent, zh
 from formintake.validators.eligibility import address_province, non_mainland_place
 from formintake.validators.registry import RuleContext, rule
 from formintake.text import name_key, strip_seal
@@ -42,7 +43,7 @@ def check_applicant_names(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
             "APPLICANT_NAME_MISMATCH",
             field=key,
             value=name,
-            expected=f"与{zh(ref_key)}“{ref}”一致",
+            expected=ctx.text("APPLICANT_NAME_MISMATCH", "expected", ref_zh=zh(ref_key), ref=ref),
             message=ctx.text("APPLICANT_NAME_MISMATCH", "message", field_zh=zh(key), name=name, ref_zh=zh(ref_key), ref=ref),
             hint=ctx.text("APPLICANT_NAME_MISMATCH", "hint"),
             evidence=form.evidence(key),
@@ -65,7 +66,7 @@ def check_uscc_region(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding
         "USCC_REGION_MISMATCH",
         field="uscc",
         value=code,
-        expected=f"登记管理机关行政区划码属于{addr_prov}（与注册地址一致）",
+        expected=ctx.text("USCC_REGION_MISMATCH", "expected", address_province=addr_prov),
         message=ctx.text("USCC_REGION_MISMATCH", "message", region=code[2:8], code_province=code_prov, address=addr,
                          address_province=addr_prov),
         hint=ctx.text("USCC_REGION_MISMATCH", "hint"),
@@ -105,7 +106,7 @@ def check_numbers(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
             "NUMBER_INCONSISTENT",
             field=part,
             value=filled(form, part),
-            expected=f"不大于{wz}（{_num_zh(whole, w)}）",
+            expected=ctx.text("NUMBER_INCONSISTENT", "expected", whole=wz, whole_value=_num_zh(whole, w)),
             message=ctx.text("NUMBER_INCONSISTENT", "message", part=pz, part_value=_num_zh(part, p), whole=wz,
                              whole_value=_num_zh(whole, w)),
             hint=ctx.text("NUMBER_INCONSISTENT", "hint", part=pz, whole=wz),
@@ -125,9 +126,8 @@ def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 "DATE_INCONSISTENT",
                 field=key,
                 value=d.isoformat(),
-                expected=f"不早于通知印发日期{date_zh(notice)}",
-                message=ctx.text("DATE_INCONSISTENT", "before_notice.message", field_zh=zh(key), date=date_zh(d),
-                                 notice_number=ctx.campaign.notice_number, notice_date=date_zh(notice)),
+                expected=ctx.text("DATE_INCONSISTENT", "before_notice.expected"),  # the notice's date: a term
+                message=ctx.text("DATE_INCONSISTENT", "before_notice.message", field_zh=zh(key), date=zh_date(d)),
                 hint=ctx.text("DATE_INCONSISTENT", "before_notice.hint", field_zh=zh(key)),
                 evidence=form.evidence(key),
             )
@@ -142,9 +142,9 @@ def check_dates(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 "DATE_INCONSISTENT",
                 field=key,
                 value=d.isoformat(),
-                expected=f"不晚于申报日期{date_zh(applied)}",
-                message=ctx.text("DATE_INCONSISTENT", "after_apply.message", field_zh=zh(key), date=date_zh(d),
-                                 apply_date=date_zh(applied)),
+                expected=ctx.text("DATE_INCONSISTENT", "after_apply.expected", apply_date=zh_date(applied)),
+                message=ctx.text("DATE_INCONSISTENT", "after_apply.message", field_zh=zh(key), date=zh_date(d),
+                                 apply_date=zh_date(applied)),
                 hint=ctx.text("DATE_INCONSISTENT", "after_apply.hint", field_zh=zh(key)),
                 evidence=form.evidence(key),
             )
@@ -163,7 +163,7 @@ def check_other_direction(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
         "DIRECTION_FIELDS_MISMATCH",
         field="",
         value={k: filled(form, k) for k in keys},
-        expected=f"只填写{DIRECTION_ZH[form.direction]}方向的内容",
+        expected=ctx.text("DIRECTION_FIELDS_MISMATCH", "expected", direction=DIRECTION_ZH[form.direction]),
         message=ctx.text("DIRECTION_FIELDS_MISMATCH", "message", direction=DIRECTION_ZH[form.direction],
                          other=DIRECTION_ZH[other], fields="、".join(zh(k) for k in keys)),
         hint=ctx.text("DIRECTION_FIELDS_MISMATCH", "hint"),
@@ -177,19 +177,20 @@ def check_commitment(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]
     part; FIELD_MISSING / FIELD_PLACEHOLDER do not report these two fields. An unreadable date is
     FIELD_INVALID_FORMAT's."""
     parts = (
-        ("commitment_signatory", "法定代表人签字", "signatory.hint"),
-        ("commitment_date", "承诺日期", "date.hint"),
+        ("commitment_signatory", "signatory", "signatory.hint"),
+        ("commitment_date", "date", "date.hint"),
     )
-    for key, what, hint in parts:
+    for key, part, hint in parts:
         fv = form.fields.get(key)
         if not (is_absent(fv) or fv.state == "placeholder"):
             continue
         placeholder = fv is not None and fv.state == "placeholder"
+        what = ctx.text("COMMITMENT_MISSING", part)
         yield ctx.finding(
             "COMMITMENT_MISSING",
             field=key,
             value=fv.raw if placeholder else None,
-            expected=f"申报单位承诺须有{what}",
+            expected=ctx.text("COMMITMENT_MISSING", "expected", what=what),
             message=ctx.text("COMMITMENT_MISSING", "placeholder.message" if placeholder else "message", what=what),
             hint=ctx.text("COMMITMENT_MISSING", hint),
             evidence=form.evidence(key),

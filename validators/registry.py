@@ -96,6 +96,7 @@ def run_application_rules(form: ExtractedForm, ctx: RuleContext) -> list[Finding
                 logging.getLogger("formintake").exception("rule %s failed on %s", r.code, form.source)
                 out.append(make_finding(
                     "INTERNAL_ERROR", field="",
-                    message=f"系统处理出错（检查“{r.title_for(ctx.campaign)}”时），不是申报单位的问题；将在下次运行时重试",
-                    message_en=f"rule {r.code} could not run: {type(exc).__name__}: {exc}"[:300]))
+                    message=ctx.text("INTERNAL_ERROR", "rule.message", title=r.title_for(ctx.campaign)),
+                    message_en=ctx.text("INTERNAL_ERROR", "rule.message_en", code=r.code,
+                                        error=f"{type(exc).__name__}: {exc}")[:300]))
     return out

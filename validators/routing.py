@@ -126,7 +126,7 @@ def check_path_mismatch(form: ExtractedForm, ctx: RuleContext):
         "RECOMMENDER_PATH_MISMATCH",
         field="recommender",
         value=written,
-        expected=f"{path_unit.key}（报送目录“{ctx.recommender_path}”）",
+        expected=ctx.text("RECOMMENDER_PATH_MISMATCH", "expected", folder_unit=path_unit.key, folder=ctx.recommender_path),
         message=ctx.text("RECOMMENDER_PATH_MISMATCH", "message", written=form_unit.key, folder=ctx.recommender_path,
                          folder_unit=path_unit.key),
         message_en=ctx.text("RECOMMENDER_PATH_MISMATCH", "message_en", written=form_unit.key, folder_unit=path_unit.key),
@@ -151,12 +151,13 @@ def check_region_mismatch(form: ExtractedForm, ctx: RuleContext):
     if not outside(unit, province, city):
         return
     key = next((k for k, t in zip(keys, texts) if t), keys[0])
-    what = "体验中心所在地" if form.direction == "experience_center" else "申报单位注册地址"
+    what = ctx.text("RECOMMENDER_REGION_MISMATCH", "center.what" if form.direction == "experience_center"
+                    else "applicant.what")
     yield ctx.finding(
         "RECOMMENDER_REGION_MISMATCH",
         field=key,
         value=form.value(key),
-        expected=f"位于{_scope_zh(unit)}（推荐单位{unit.key}所辖）",
+        expected=ctx.text("RECOMMENDER_REGION_MISMATCH", "expected", scope=_scope_zh(unit), unit=unit.key),
         message=ctx.text("RECOMMENDER_REGION_MISMATCH", "message", unit=unit.key, unit_kind=unit.zh_kind, what=what,
                          place=form.value(key)),
         message_en=ctx.text("RECOMMENDER_REGION_MISMATCH", "message_en", unit=unit.key, scope=_scope_zh(unit), field=key),

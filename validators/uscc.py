@@ -20,7 +20,7 @@ from stdnum.exceptions import ValidationError
 
 from formintake.models import ExtractedForm, Finding
 from formintake.validators.ocr_hints import from_ocr, ocr_note
-from formintake.validators.registry import RuleContext, rule
+from formintake.validators.registry import RULES, RuleContext, rule
 from formintake.text import PROVINCE_BY_CODE
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 chars: no I, O, Z, S, V
@@ -115,22 +115,28 @@ class UsccCheck:
     corrected: str | None = None  # the code with confusable letters replaced, if that makes it valid
     org_code_ok: bool | None = None  # inner GB 11714 check (None: not checked)
     used_stdnum: bool = False
+    bad_check_char: bool = False  # the problem is the position-18 check character (the format is right)
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
 
+def _text(which: str, **values: object) -> str:
+    """A USCC_INVALID text of the catalogue (formintake.findings); these name no campaign term."""
+    return RULES["USCC_INVALID"].text(which, None, **values)
+
+
 def _structure_problems(code: str) -> list[str]:
     out: list[str] = []
     if len(code) != 18:
-        out.append(f"长度应为18位，实为{len(code)}位")
+        out.append(_text("length.problem", n=len(code)))
         return out
     bad = sorted({c for c in code if c not in CHARSET})
     if bad:
-        out.append(f"含有代码不允许的字符：{'、'.join(bad)}（代码字符集不含字母I、O、Z、S、V）")
+        out.append(_text("charset.problem", chars="、".join(bad)))
     if not code[2:8].isdigit():
-        out.append("第3–8位（登记管理机关行政区划码）应为6位数字")
+        out.append(_text("region.problem"))
     return out
 
 
@@ -140,7 +146,7 @@ def check_uscc(raw: object) -> UsccCheck:
     res = UsccCheck(raw="" if raw is None else str(raw), code=code)
     for letter, digit in CONFUSABLE.items():
         if letter in code:
-            res.confusions.append(f"字母{letter}疑为数字{digit}")
+            res.confusions.append(_text("confusion", letter=letter, digit=digit))
     res.problems = _structure_problems(code)
     if not res.problems:
         if code[:8].isdigit():
@@ -149,10 +155,12 @@ def check_uscc(raw: object) -> UsccCheck:
             try:
                 stdnum_uscc.validate(code)
             except ValidationError:
-                res.problems.append(_checksum_problem(code))
+                res.bad_check_char = True
         elif uscc_check_char(code[:17]) != code[17]:
             # letter authority codes (A/N/Y…): stdnum rejects them by format, so apply the check here
-            res.problems.append(_checksum_problem(code))
+            res.bad_check_char = True
+        if res.bad_check_char:
+            res.problems.append(_text("checksum.problem", want=uscc_check_char(code[:17]), got=code[17]))
     if res.problems and res.confusions:
         cand = code
         for letter, digit in CONFUSABLE.items():
@@ -163,13 +171,6 @@ def check_uscc(raw: object) -> UsccCheck:
         c9 = org_code_check_char(code[8:16])
         res.org_code_ok = c9 is not None and c9 == code[16]
     return res
-
-
-def _checksum_problem(code: str) -> str:
-    return (
-        f"第18位校验码不符：按前17位计算应为“{uscc_check_char(code[:17])}”，实为“{code[17]}”"
-        "（也可能是前17位中某一位录入有误）"
-    )
 
 
 def is_valid_uscc(raw: object) -> bool:
@@ -217,32 +218,26 @@ def check_uscc_field(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]
         return
     res = check_uscc(raw)
     ev = fv.evidence
-    expected = "18位统一社会信用代码（GB 32100-2015）：字符集0-9及除I、O、Z、S、V外的大写字母，第3–8位为数字，第18位校验码正确"
     if not res.valid:
-        msg = "统一社会信用代码“" + str(raw) + "”无效：" + "；".join(res.problems)
-        hint = "请按营业执照（或登记证书）核对并更正统一社会信用代码。"
-        if res.confusions:
-            msg += "。疑似字母与数字混淆：" + "、".join(res.confusions)
+        msg = ctx.text("USCC_INVALID", "confusions.message" if res.confusions else "message", raw=raw,
+                       problems="；".join(res.problems), confusions="、".join(res.confusions))
         if from_ocr(fv):
-            msg += "。" + ocr_note(str(raw), is_valid_uscc).rstrip("。")
+            msg = ctx.text("USCC_INVALID", "ocr.message", message=msg, note=ocr_note(str(raw), is_valid_uscc).rstrip("。"))
         if res.corrected:
-            hint = f"疑似字母与数字混淆，按数字更正后为“{res.corrected}”且校验通过，请与营业执照核对后更正。"
-        elif res.problems[0].startswith("第18位"):
-            hint += "如与营业执照完全一致，请评审人员在国家企业信用信息公示系统核实该代码。"
-        yield ctx.finding(
-            "USCC_INVALID", field="uscc", value=str(raw), expected=expected, message=msg, hint=hint, evidence=ev
-        )
+            hint = ctx.text("USCC_INVALID", "corrected.hint", corrected=res.corrected)
+        else:
+            hint = ctx.text("USCC_INVALID", "checksum.hint" if res.bad_check_char else "hint")
+        yield ctx.finding("USCC_INVALID", field="uscc", value=str(raw), expected=ctx.text("USCC_INVALID", "expected"),
+                          message=msg, hint=hint, evidence=ev)
     elif res.org_code_ok is False:
         yield ctx.finding(
             "USCC_INVALID",
             severity="info",
             field="uscc",
             value=str(raw),
-            expected="第9–17位组织机构代码符合GB 11714校验规则",
-            message=(
-                f"统一社会信用代码“{res.code}”第18位校验码正确，但第9–17位组织机构代码的校验位"
-                f"（按GB 11714应为“{org_code_check_char(res.code[8:16])}”）不符。仅供参考，不影响受理。"
-            ),
-            hint="无需更正；如有疑问可在国家企业信用信息公示系统核实。",
+            expected=ctx.text("USCC_INVALID", "org_code.expected"),
+            message=ctx.text("USCC_INVALID", "org_code.message", code=res.code,
+                             check=org_code_check_char(res.code[8:16])),
+            hint=ctx.text("USCC_INVALID", "org_code.hint"),
             evidence=ev,
         )

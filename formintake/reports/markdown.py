@@ -17,7 +17,7 @@ def summary_markdown(inp: ReportInput, *, max_rules: int = 12) -> str:
         "",
         # the campaign's time zone, as in the run names and the report (never UTC ISO for a person)
         f"运行 `{inp.run_id}` · 生成于 {local_time(inp.generated_at, inp.campaign.timezone)}"
-        f"（{'北京时间' if inp.campaign.timezone == 'Asia/Shanghai' else inp.campaign.timezone}）"
+        f"（{inp.campaign.timezone_zh}）"
         + (f" · 上次运行 `{inp.previous_run_id}`" if inp.previous_run_id else ""),
         "",
         "| 状态 | 数量 |",
