@@ -21,12 +21,13 @@ from formintake.extractors.convert import to_docx
 from formintake.extractors.docx import read_docx
 from formintake.extractors.image import read_image_file
 from formintake.extractors.layout import Layout
+from formintake.extractors.pages import from_outcome, merge
 from formintake.extractors.pdf import read_pdf
 from formintake.extractors.sniff import sniff
 from formintake.models import Evidence, ExtractedForm
 from formintake.findings import make_finding
 
-__all__ = ["extract", "read", "finish", "ocr_parts", "Deferred", "BACKENDS", "sniff", "assemble"]
+__all__ = ["extract", "read", "finish", "Deferred", "BACKENDS", "sniff", "assemble"]
 
 
 def _docx(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
@@ -47,8 +48,9 @@ BACKENDS: dict[str, Callable[..., Layout]] = {"docx": _docx, "pdf": _pdf, "image
 
 @dataclass
 class Deferred:
-    """A file read up to its scanned pages: run :func:`ocr_parts` (one OCR task a page, anywhere), then
-    :func:`finish` with their outcomes. ``data`` is what the tasks read; ``finish`` does not need it."""
+    """A file read up to its scanned pages: run its ``layout.ocr_tasks`` (one OCR task a page, anywhere:
+    :func:`extractors.isolated.read_in_parts`), then :func:`finish` with their outcomes. ``data`` is what
+    the tasks read; ``finish`` does not need it."""
 
     layout: Layout
     filename: str
@@ -96,21 +98,8 @@ def read(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, time
     return form
 
 
-def ocr_parts(deferred: Deferred, page_timeout_s: float) -> list:
-    """The deferred file's pages as pool parts (:class:`extractors.isolated.Part`), one OCR task a page
-    (each carries the file's bytes; the Deferred keeps them no longer)."""
-    from formintake.extractors.isolated import Part
-    from formintake.extractors.pages import ocr_page
-
-    kind = deferred.layout.file_type
-    data, deferred.data = deferred.data, None  # the last step needs the pages, not the file again
-    return [Part(ocr_page, (data, kind, t.index), page_timeout_s) for t in deferred.layout.ocr_tasks]
-
-
 def finish(deferred: Deferred, outcomes: list, page_timeout_s: float) -> ExtractedForm:
-    """The deferred file with its pages' outcomes (in :func:`ocr_parts` order): the ExtractedForm."""
-    from formintake.extractors.pages import from_outcome, merge
-
+    """The deferred file with its pages' outcomes (in ``layout.ocr_tasks`` order): the ExtractedForm."""
     try:
         layout = deferred.layout
         reads = {t.page: from_outcome(t, out) for t, out in zip(layout.ocr_tasks, outcomes)}
@@ -124,7 +113,7 @@ def finish(deferred: Deferred, outcomes: list, page_timeout_s: float) -> Extract
 def _form(layout: Layout, filename: str, timeout_s: float, deadline: float | None) -> ExtractedForm:
     form = assemble(layout, filename)
     if layout.scans or layout.failed_pages:
-        from formintake.extractors.ocr import scan_findings
+        from formintake.extractors.ocr import scan_findings  # deferred: ocr.py loads cv2 and numpy
 
         form.intake_findings.extend(scan_findings(form, layout))
         form.ocr_pages = [{"page": s.page, "worker": s.worker, "seconds": s.seconds, "seals": len(s.seals),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from formintake.extractors.checkbox import read_choices
 from formintake.extractors.layout import Layout, Para, Row
 from formintake.extractors.normalize import clean_text, is_placeholder, looks_like_date, normalize, parse_date
 from formintake.extractors.tuning import TUNING
@@ -525,8 +526,6 @@ def _direction(form: ExtractedForm, a: _Assembler, cover_text: str) -> None:
     box_dirs: list[str] = []
     box_fv = None
     if box is not None:
-        from formintake.extractors.checkbox import read_choices
-
         chosen = read_choices(box.raw, DIRECTION_OPTIONS).chosen
         box_dirs = [DIRECTION_BY_ZH[c] for c in chosen]
         value, state, error = normalize(BY_KEY["direction"], box.raw)

@@ -390,7 +390,7 @@ class _Walker:
 
     def _html(self, data: bytes) -> None:
         """An HTML chunk: block elements as paragraphs, tables as rows of cells (colspan kept)."""
-        import lxml.html
+        import lxml.html  # deferred: only an altChunk of HTML needs lxml's HTML parser
 
         try:
             doc = lxml.html.document_fromstring(data)

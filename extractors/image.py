@@ -9,20 +9,18 @@ from __future__ import annotations
 import io
 
 from formintake.extractors.layout import Layout
+from formintake.extractors.pages import OcrTask, read_or_defer
 from formintake.extractors.tuning import TUNING
 from formintake.models import Evidence
 from formintake.findings import make_finding
 
-A4_LONG_IN = 11.69
 _FILE = Evidence(method="file")
 
 
 def read_image_file(data: bytes, *, deadline: float | None = None, defer_ocr: bool = False) -> Layout:
     """Every frame (page) of the image is an OCR task (:mod:`extractors.pages`): read here one after the
     other, or left in ``layout.ocr_tasks`` when ``defer_ocr``."""
-    from PIL import Image, UnidentifiedImageError
-
-    from formintake.extractors.pages import OcrTask, read_or_defer
+    from PIL import Image, UnidentifiedImageError  # deferred: Pillow only for image uploads
 
     layout = Layout("image")
     try:
@@ -48,18 +46,3 @@ def read_image_file(data: bytes, *, deadline: float | None = None, defer_ocr: bo
         layout.ocr_tasks.append(OcrTask(i + 1, i))
     return read_or_defer(layout, data, deadline, defer_ocr)
 
-
-def is_colour_mode(mode: str) -> bool:
-    """A colour image (red seals can be told from black ink), not grayscale / black and white."""
-    return mode not in ("1", "L", "LA", "I", "I;16", "F")
-
-
-def frame_dpi(frame) -> float:
-    dpi = frame.info.get("dpi")
-    try:
-        d = float(dpi[0]) if dpi else 0.0
-    except (TypeError, ValueError, IndexError):
-        d = 0.0
-    if 70 <= d <= 1200:
-        return d
-    return max(frame.width, frame.height) / A4_LONG_IN  # assume an A4 page

@@ -22,6 +22,7 @@ many worker processes (default: every core).
 
 from __future__ import annotations
 
+import atexit
 import io
 import multiprocessing as mp
 import os
@@ -36,6 +37,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
+from formintake import extractors
+from formintake.extractors.pages import ocr_page
+from formintake.findings import make_finding
 from formintake.models import Evidence, ExtractedForm
 from formintake.settings import load_settings
 
@@ -70,26 +74,27 @@ def read_in_parts(data: bytes, filename: str, size_limit_bytes: int, timeout_s: 
     task a page on every worker, each within ``page_timeout_s``, then :func:`extractors.finish` and
     ``then`` in a worker. ``then`` must be a module-level function (it travels to the worker by name).
     The pool's own jobs and the pipeline's (which adds the rules and the record) both read this way."""
-    # deferred: the forkserver preloads this module, and the extractors (pdfium, docx…) are heavy
-    from formintake import extractors
-
     got = extractors.read(data, filename, size_limit_bytes=size_limit_bytes, timeout_s=timeout_s, defer_ocr=defer_ocr)
     if isinstance(got, extractors.Deferred):
-        return Split(extractors.ocr_parts(got, page_timeout_s), _finish_read, (got, page_timeout_s, then, then_args))
+        return Split(ocr_parts(got, page_timeout_s), _finish_read, (got, page_timeout_s, then, then_args))
     return got if then is None else then(got, *then_args)
 
 
-def _finish_read(deferred, page_timeout_s: float, then: Callable[..., Any] | None, then_args: tuple,
-                 outcomes: list) -> Any:
-    from formintake import extractors  # deferred, as in read_in_parts
+def ocr_parts(deferred: extractors.Deferred, page_timeout_s: float) -> list[Part]:
+    """The deferred file's pages as pool parts, one OCR task a page (each carries the file's bytes; the
+    Deferred keeps them no longer)."""
+    kind = deferred.layout.file_type
+    data, deferred.data = deferred.data, None  # the last step needs the pages, not the file again
+    return [Part(ocr_page, (data, kind, t.index), page_timeout_s) for t in deferred.layout.ocr_tasks]
 
+
+def _finish_read(deferred: extractors.Deferred, page_timeout_s: float, then: Callable[..., Any] | None,
+                 then_args: tuple, outcomes: list) -> Any:
     form = extractors.finish(deferred, outcomes, page_timeout_s)
     return form if then is None else then(form, *then_args)
 
 
 def timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
-    from formintake.findings import make_finding
-
     form = ExtractedForm(source=filename)
     form.intake_findings.append(make_finding(
         "FILE_TIMEOUT", message=f"文件处理超过{timeout_s:g}秒，已中止", evidence=Evidence(method="file"),
@@ -98,8 +103,6 @@ def timeout_form(filename: str, timeout_s: float) -> ExtractedForm:
 
 
 def crashed_form(filename: str, detail: str) -> ExtractedForm:
-    from formintake.findings import make_finding
-
     form = ExtractedForm(source=filename)
     form.intake_findings.append(make_finding(
         "FILE_CORRUPT", message="文件无法读取（解析进程异常退出）", evidence=Evidence(method="file"),
@@ -439,8 +442,6 @@ def shared_extractor() -> IsolatedExtractor:
     global _shared
     with _shared_lock:
         if _shared is None:
-            import atexit
-
             _shared = IsolatedExtractor()
             atexit.register(_shared.close)
         return _shared

@@ -24,15 +24,24 @@ is downloaded), loaded once per process (:func:`engine`): extraction runs in wor
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
 
+# cv2 and numpy at the top: this module is imported only where a page is OCR'd (extractors.pages,
+# lazily) or a scan's findings are made (after its pages were OCR'd), never on the born-digital path
+import cv2
 import numpy as np
+import pypdfium2.raw as pdfium_c
 
 from formintake.extractors.layout import ScanPage
 from formintake.extractors.pdf import _Char, find_tables, page_blocks
+from formintake.fields import BY_KEY
+from formintake.findings import make_finding
+from formintake.models import Evidence
 from formintake.settings import load_settings
 
 OCR_DPI = 200  # render resolution of a scanned PDF page (bench/ocr: accuracy vs time at 150/200/300)
@@ -53,9 +62,7 @@ def engine():
     global _engine
     with _engine_lock:
         if _engine is None:
-            import multiprocessing
-
-            from rapidocr_onnxruntime import RapidOCR
+            from rapidocr_onnxruntime import RapidOCR  # deferred: loads its models; only recognition needs it
 
             threads = load_settings().ocr_threads or 0  # FORMINTAKE_OCR_THREADS
             if threads <= 0:
@@ -87,8 +94,6 @@ def ocr_pdf_page(page, page_no: int, n_table: int, dpi: float = OCR_DPI) -> tupl
 
 def _colour_images(page) -> bool:
     """Whether the page's images were scanned in colour (their colour space), not grayscale / b&w."""
-    import pypdfium2.raw as pdfium_c
-
     grey = (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY)
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
         try:
@@ -106,8 +111,6 @@ def read_image(rgb: np.ndarray, dpi: float, page_no: int, n_table: int,
 
     ``colour``: the scan was made in colour (from the file: a PDF image's colour space, an image's
     mode); a colour page is also told from its pixels when red shows."""
-    import cv2
-
     timings: dict[str, float] = {}
     t = time.perf_counter()
     rgb = _whiten_edges(np.ascontiguousarray(rgb[:, :, :3]))
@@ -216,8 +219,6 @@ def _is_colour(rgb: np.ndarray) -> bool:
 
 def _detect(eng, gray: np.ndarray, max_side: int):
     """Text boxes (quads, float32) of ``gray`` reduced to ``max_side``, and the reduction factor."""
-    import cv2
-
     h, w = gray.shape
     f = min(1.0, max_side / max(h, w))
     small = cv2.resize(gray, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA) if f < 1 else gray
@@ -229,8 +230,6 @@ def _detect(eng, gray: np.ndarray, max_side: int):
 
 def _upside_down(eng, gray: np.ndarray, quads: np.ndarray) -> bool:
     """RapidOCR's 0/180 classifier over the (up to 15) widest text boxes, weighted by its confidence."""
-    import cv2
-
     ws = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
     crops = []
     for i in np.argsort(-ws)[:15]:
@@ -261,23 +260,17 @@ def _skew(quads) -> float:
 
 
 def _rotation(img: np.ndarray, angle: float) -> np.ndarray:
-    import cv2
-
     h, w = img.shape[:2]
     return cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
 
 
 def _rotate(img: np.ndarray, m: np.ndarray, border):
-    import cv2
-
     h, w = img.shape[:2]
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 
 
 def _binarize(gray: np.ndarray) -> np.ndarray:
     """Ink mask (bool) that tolerates uneven light and speckle noise."""
-    import cv2
-
     g = cv2.medianBlur(gray, 3)
     block = max(15, int(min(gray.shape) / 40) | 1)
     return cv2.adaptiveThreshold(g, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15) > 0
@@ -285,8 +278,6 @@ def _binarize(gray: np.ndarray) -> np.ndarray:
 
 def _ruling_edges(ink: np.ndarray, dpi: float, px2pt: float) -> tuple[list[dict], np.ndarray]:
     """Table ruling lines as pdfplumber edges (points), and their pixel mask."""
-    import cv2
-
     src = ink.astype(np.uint8) * 255
     max_thick = max(6, int(dpi / 20))
     h_mask = cv2.morphologyEx(src, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(dpi * 0.6), 1)))
@@ -318,8 +309,6 @@ class _Box:
 
 def _checkboxes(ink: np.ndarray, dpi: float) -> list[_Box]:
     """Small square outlines (5–16 pt): ticked when their inside holds ink (☑ ☒ ■), empty otherwise."""
-    import cv2
-
     lo, hi = dpi * 5 / 72, dpi * 16 / 72
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     out: list[_Box] = []
@@ -340,8 +329,6 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[_Box]:
 
 
 def _red_mask(rgb: np.ndarray, loose: bool = False) -> np.ndarray:
-    import cv2
-
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hch, s, v = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
     return ((hch <= 10) | (hch >= 160)) & (s > (35 if loose else 60)) & (v > 60)
@@ -350,8 +337,6 @@ def _red_mask(rgb: np.ndarray, loose: bool = False) -> np.ndarray:
 def _seals(red: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
     """Round red seals (0.6–2.6 in across), also when two overlap: circles found in the red mask
     (Hough) whose ring is mostly red. Pixel bboxes."""
-    import cv2
-
     if red.mean() < 0.001:
         return []
     f = min(1.0, 100 / dpi)  # work at 100 dpi at most
@@ -389,8 +374,6 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]
     by Hough on the ink, kept when ink runs along at least 80% of the ring and the disc holds ink (text,
     a star). On the simulated forms every seal's ring is ≥ 97% on ink and no circle on a clean page
     reaches 71%. Pixel bboxes."""
-    import cv2
-
     f = min(1.0, 100 / dpi)  # work at 100 dpi at most
     d = dpi * f
     small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
@@ -425,8 +408,6 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]
 # recognition -------------------------------------------------------------------------------------
 def _recognise(eng, gray: np.ndarray, quads: np.ndarray) -> list[_Token]:
     """Recognise every detected box on the full-resolution page, batched; one box per character."""
-    import cv2
-
     bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     quads = eng.sorted_boxes(quads.astype(np.float32))
     crops = eng.get_crop_img_list(bgr, quads)
@@ -469,10 +450,6 @@ def _recognise(eng, gray: np.ndarray, quads: np.ndarray) -> list[_Token]:
 def _tesseract_tokens(gray: np.ndarray, dpi: float) -> list[_Token]:
     """Tesseract (Debian's ``tesseract-ocr-chi-sim``) on the prepared page, words as tokens. Used by the
     benchmark to compare engines on the same pages; not a runtime dependency."""
-    import subprocess
-
-    import cv2
-
     ok, png = cv2.imencode(".png", gray)
     proc = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--dpi", str(int(dpi)), "tsv"],
                           input=png.tobytes(), capture_output=True, timeout=300, check=True)
@@ -543,10 +520,6 @@ SEAL_REACH_PT = 110.0  # a seal whose centre is this close to the block's line c
 
 def scan_findings(form, layout) -> list:
     """FILE_OCR_USED (pages, low-confidence fields) and STAMP_MISSING for an OCR'd file."""
-    from formintake.fields import BY_KEY
-    from formintake.models import Evidence
-    from formintake.findings import make_finding
-
     out = []
     pages = [s.page for s in layout.scans]
     ocr_fields = {k: fv for k, fv in form.fields.items() if fv.evidence is not None and fv.evidence.method == "ocr"}

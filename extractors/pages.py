@@ -17,6 +17,8 @@ import os
 import time
 from dataclasses import dataclass
 
+import pypdfium2 as pdfium
+
 from formintake.extractors.layout import Layout, Para, Row, ScanPage
 from formintake.findings import make_finding
 from formintake.models import Evidence
@@ -55,9 +57,7 @@ def ocr_page(data: bytes, kind: str, index: int) -> PageRead:
     """OCR page ``index`` of a PDF (``kind`` "pdf") or frame ``index`` of an image file ("image")."""
     t0 = time.perf_counter()
     if kind == "pdf":
-        import pypdfium2 as pdfium
-
-        from formintake.extractors.ocr import ocr_pdf_page
+        from formintake.extractors.ocr import ocr_pdf_page  # deferred: OCR (cv2, numpy) only on a scanned page
 
         doc = pdfium.PdfDocument(data)
         try:
@@ -69,10 +69,9 @@ def ocr_page(data: bytes, kind: str, index: int) -> PageRead:
         finally:
             doc.close()
     else:
-        import numpy as np
+        import numpy as np  # deferred with the OCR: only scanned pages need numpy, Pillow, cv2
         from PIL import Image
 
-        from formintake.extractors.image import frame_dpi, is_colour_mode
         from formintake.extractors.ocr import read_image
 
         img = Image.open(io.BytesIO(data))
@@ -82,6 +81,26 @@ def ocr_page(data: bytes, kind: str, index: int) -> PageRead:
     scan.worker = os.getpid()
     scan.seconds = round(time.perf_counter() - t0, 3)
     return PageRead(index + 1, blocks, scan)
+
+
+A4_LONG_IN = 11.69
+
+
+def is_colour_mode(mode: str) -> bool:
+    """A colour image (red seals can be told from black ink), not grayscale / black and white."""
+    return mode not in ("1", "L", "LA", "I", "I;16", "F")
+
+
+def frame_dpi(frame) -> float:
+    """An image frame's resolution: its dpi when plausible, else as if it were an A4 page."""
+    dpi = frame.info.get("dpi")
+    try:
+        d = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        d = 0.0
+    if 70 <= d <= 1200:
+        return d
+    return max(frame.width, frame.height) / A4_LONG_IN  # assume an A4 page
 
 
 def read_or_defer(layout: Layout, data: bytes, deadline: float | None, defer: bool) -> Layout:

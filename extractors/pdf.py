@@ -23,6 +23,7 @@ import pypdfium2.raw as pdfium_c
 from pdfplumber.table import TableFinder
 
 from formintake.extractors.layout import Cell, Layout, Para, Row
+from formintake.extractors.pages import OcrTask, read_or_defer
 from formintake.extractors.tuning import TUNING
 from formintake.models import Evidence
 from formintake.findings import make_finding
@@ -103,8 +104,6 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True, de
                 if why:
                     skipped.setdefault(why, []).append(i + 1)
                 if not has_text and ocr and _is_scan(page):
-                    from formintake.extractors.pages import OcrTask
-
                     layout.ocr_tasks.append(OcrTask(i + 1, i))
                 elif not has_text:
                     layout.no_text.append(i + 1)
@@ -126,8 +125,6 @@ def read_pdf(data: bytes, *, deadline: float | None = None, ocr: bool = True, de
         return layout
     finally:
         doc.close()
-    from formintake.extractors.pages import read_or_defer
-
     return read_or_defer(layout, data, deadline, defer_ocr)
 
 

@@ -21,6 +21,7 @@ from prefect.utilities.annotations import quote
 from formintake import pipeline, timing
 from formintake.config import dask_address as config_dask_address
 from formintake.config import load_campaign, s3_settings
+from formintake.extractors.isolated import default_workers
 from formintake.keys import ResultKeys
 from formintake.models import STATUS_ZH
 from formintake.logging_setup import install_mask_filter
@@ -135,14 +136,12 @@ def finish(plan: pipeline.Plan, docs: dict[str, VersionDoc], run_id: str, proces
 def _extract_all(plan: pipeline.Plan, campaign: str, run_id: str, full: bool, dask_address: str | None):
     """Map batches of the new versions over a task runner: Prefect's thread pool in front of the local
     extraction pool (every core), or a Dask cluster when an address is given. Yields version docs."""
-    from formintake.extractors.isolated import default_workers
-
     total = len(plan.new)
     if not total:
         return
     log = get_run_logger()
     if dask_address:
-        from prefect_dask import DaskTaskRunner
+        from prefect_dask import DaskTaskRunner  # deferred: Dask is heavy and only for a cluster run
 
         with DaskTaskRunner(address=dask_address) as runner:
             parallel = _dask_threads(runner)

@@ -63,7 +63,7 @@ def cmd_extract(args) -> int:
     """Every argument gets its line, in order: a folder, a pipe or a missing file does not stop the rest
     (a missing or unreadable file makes the exit status 2 once all the others are done)."""
     from formintake import pipeline  # heavy (PDF and Word libraries): imported by the commands that extract
-    from formintake.reports.tabular import jsonl_line
+    from formintake.reports.tabular import jsonl_line  # deferred, as the pipeline: the reports load jinja2
 
     campaign = load_campaign(args.campaign)
     limit = campaign.thresholds.file_size_limit_bytes
@@ -103,7 +103,8 @@ def cmd_extract(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from formintake import pipeline
+    from formintake import pipeline  # deferred: heavy (PDF and Word libraries), as in cmd_extract
+
     src = Path(args.dir)
     if not src.is_dir():
         raise UsageError(f"not a folder: {args.dir}")
@@ -177,12 +178,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from formintake.terminal import configured_prefect_api
-    from formintake.watch import run_watch
+    from formintake.watch import run_watch  # deferred: only `watch` needs the watcher and the S3 SDK
 
     _require_s3()
     load_campaign(args.campaign)
-    if not configured_prefect_api():
+    if not terminal.configured_prefect_api():
         raise ConfigError("set PREFECT_API_URL (environment or `prefect config set PREFECT_API_URL=…`): the watcher's "
                           "events must reach the server whose deployment they trigger")
     if "log_level" not in load_settings().model_fields_set:  # not configured: a long-running process says what it does

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing as mp
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -301,7 +303,7 @@ def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, fil
         return None, _name_unreadable(filename, v.key, exc.reason)
     except Exception as exc:  # listed but unreadable (vanished, refused): a record that says so, retried
         if is_transient(exc):
-            raise  # the task's storage retries
+            raise  # storage.s3 has already retried it: the run stops, the next run resumes (one retry policy)
         log.error("could not read %s (version %s)", v.key, v.version_id, exc_info=True)
         form = ExtractedForm(source=filename)
         form.intake_findings.append(internal_error_finding("读取上传文件失败", exc))
@@ -433,9 +435,6 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
 def _run(jobs: Iterator[Job]) -> Iterator[tuple[tuple, Outcome]]:
     """Run the jobs in the extraction workers (completion order), or here one by one when isolation is
     off or this process may not start processes (a daemonic one: a Dask worker is the worker itself)."""
-    import multiprocessing as mp
-    import traceback
-
     if isolation_enabled() and not mp.current_process().daemon:
         yield from shared_extractor().run(jobs)
         return

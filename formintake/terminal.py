@@ -12,13 +12,13 @@ from formintake.models import STATUS_ZH
 
 
 def console():
-    from rich.console import Console
+    from rich.console import Console  # deferred, like all of rich here: only commands that draw need it
 
     return Console(stderr=True)
 
 
 def progress(console, label: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # deferred
 
     return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("{task.description}", style="dim"), console=console, transient=False)
@@ -26,7 +26,7 @@ def progress(console, label: str):
 
 def print_result(console, result, where: str) -> None:
     """The run's counts as a table; ``result`` is a RunResult or the flow's summary dict."""
-    from rich.table import Table
+    from rich.table import Table  # deferred (rich)
 
     get = (lambda k: result.get(k)) if isinstance(result, dict) else (lambda k: getattr(result, k, None))
     counts = get("counts") or {}
@@ -61,7 +61,7 @@ def env_overrides(values: dict[str, str]):
 def configured_prefect_api() -> str | None:
     """The Prefect API URL as Prefect itself resolves it: environment, then the active profile
     (``prefect config set PREFECT_API_URL=…``), then ``.env``/``prefect.toml`` — not only the environment."""
-    from prefect.settings import get_current_settings
+    from prefect.settings import get_current_settings  # deferred: Prefect is heavy, only `run`/`demo`/`watch`
 
     return os.environ.get("PREFECT_API_URL") or get_current_settings().api.url or None
 
@@ -90,7 +90,7 @@ def prefect_api(console):
 
 
 def run_flow(campaign: str, full: bool, console) -> dict:
-    from prefect import tags
+    from prefect import tags  # deferred: Prefect is heavy, only for `run` and `demo`
 
     from formintake.flows import ingest as ingest_mod  # Prefect: heavy, only for `run` and `demo`
 

@@ -56,9 +56,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from formintake.config import s3_settings
 from formintake.keys import ResultKeys
 from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
+from formintake.storage.s3 import S3Store, make_client
 
 log = logging.getLogger("formintake.watch")
 
@@ -87,7 +89,7 @@ def event_id(salt: str, bucket: str, v: ObjectVersion) -> uuid.UUID:
 
 def upload_event(bucket: str, v: ObjectVersion, campaign: str, how: str, salt: str):
     """The Prefect event for one new object version (the key masked, see the module doc)."""
-    from prefect.events import Event
+    from prefect.events import Event  # deferred: Prefect is heavy; the watcher's tests build no events
 
     shown = mask_pii(v.key)
     return Event(
@@ -116,7 +118,7 @@ def upload_event(bucket: str, v: ObjectVersion, campaign: str, how: str, salt: s
 def emit_to_prefect(events: list) -> None:
     """Send events over Prefect's events websocket; raises when they could not be sent (then the
     versions stay unannounced and are tried again)."""
-    from prefect.events.clients import get_events_client
+    from prefect.events.clients import get_events_client  # deferred (Prefect)
 
     async def _send():
         async with get_events_client(reconnection_attempts=3) as client:
@@ -172,7 +174,7 @@ class Watcher:
 
     # -- announcing --------------------------------------------------------------------------------
     def announce(self, versions: Iterable[ObjectVersion], how: str) -> int:
-        from formintake.pipeline import version_id_of
+        from formintake.pipeline import version_id_of  # deferred: the pipeline loads every extractor
 
         fresh = [v for v in versions if version_id_of(v) not in self.announced]
         if not fresh:
@@ -277,9 +279,6 @@ class Watcher:
 
 def run_watch(campaign: str, *, interval: float, reconcile: float, once: bool, listen: bool = True) -> int:
     """The CLI command: stores from the environment, signals handled, exit 0 on a clean stop."""
-    from formintake.config import s3_settings
-    from formintake.storage.s3 import S3Store, make_client
-
     s = s3_settings()
     client = make_client(s, read_timeout=120)  # the notification stream is long-lived (MinIO keeps it alive)
     w = Watcher(S3Store(client, s.uploads_bucket), S3Store(client, s.results_bucket, s.results_prefix), campaign)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -329,8 +330,6 @@ def stable_zip(data: bytes, as_of: str | None = None) -> bytes:
     """The same workbook as the same bytes: member times fixed (1980-01-01, the zip epoch) and the
     document's created/modified set to ``as_of`` (ISO, e.g. the newest record's processed_at) instead of
     the moment of writing. A run with nothing new then rewrites nothing different."""
-    import zipfile
-
     stamp = "1980-01-01T00:00:00Z"
     if as_of:
         stamp = as_of.replace("+00:00", "Z")[:19].rstrip("Z") + "Z"

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Iterable
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,6 @@ from formintake.storage.base import ObjectVersion
 def code_digest() -> str:
     """sha256 over the installed package's files (code, campaign files, templates) and its version:
     any change to the code makes the next run a real one."""
-    from importlib.util import find_spec
-
     h = hashlib.sha256(__version__.encode())
     # the packages' folders, found without importing them (formintake.flows would import Prefect)
     roots = sorted({Path(loc).resolve() for name in ("formintake", "formintake.extractors", "formintake.flows",
