@@ -436,3 +436,47 @@ def test_findings_artifact_is_narrow_chinese_and_lists_resolved():
         assert len(r["说明"]) <= WIDTH["message"] and len(r["申报单位"]) <= WIDTH["applicant"]
     long = [r for r in rows if r["说明"].endswith("…")]
     assert all(len(r["说明"]) == WIDTH["message"] for r in long)
+
+
+def test_xlsx_rows_written_by_hand_are_xlsxwriters_own_bytes():
+    """tabular._Sheet writes each row's XML itself (speed); the workbook must be byte-for-byte what
+    XlsxWriter's write_string / write_number give for the same cells and formats, awkward text included."""
+    from formintake.reports import tabular
+
+    awkward = ["plain 文本", "  leading", "trailing ", "two\nlines", "crlf\r\nend", "_x0041_ literal", "<r>rich</r>",
+               "<b>&amp;\"'", "\ufffe\uffff", "tab\there", "\x01\x1f control", "=1+2", "-5", "end\n", "𝄞" * 17000,
+               12, 3.25, 10**17, -0.0, True, None, "", ["a", "b"]]
+
+    def ours() -> bytes:
+        book = tabular._Book()
+        sh = book.sheet("表")
+        bold, top = book.fmt(bold=True), book.fmt(valign="top", text_wrap=True)
+        for v in awkward:
+            sh.line([v, 1.5, None, "", v, "x"], [bold, None, bold, top, top, None])
+        sh.row += 2
+        sh.line(awkward, top)
+        sh.fit({1})
+        return tabular.stable_zip(book.bytes(), "2026-12-01T00:00:00Z")
+
+    def xlsxwriters() -> bytes:
+        book = tabular._Book()
+        ws = book.wb.add_worksheet("表")
+        bold, top = book.fmt(bold=True), book.fmt(valign="top", text_wrap=True)
+        sh = tabular._Sheet(book, ws)  # only for the widths
+        rows = [([v, 1.5, None, "", v, "x"], [bold, None, bold, top, top, None]) for v in awkward]
+        rows += [([], None), ([], None), (awkward, [top] * len(awkward))]
+        for i, (values, fmts) in enumerate(rows):
+            for j, v in enumerate(values):
+                x = tabular._xl_value(v)
+                if x is not None and i < tabular.FIT_ROWS:
+                    sh._fit_width(j, x)
+                if x is None or x == "":
+                    continue
+                (ws.write_string if isinstance(x, str) else ws.write_number)(i, j, x, fmts[j])
+        sh.fit({1})
+        return tabular.stable_zip(book.bytes(), "2026-12-01T00:00:00Z")
+
+    a, b = ours(), xlsxwriters()
+    assert a == b
+    wb = openpyxl.load_workbook(io.BytesIO(a))
+    assert wb["表"]["A1"].value == "plain 文本" and wb["表"]["A2"].value == "  leading"

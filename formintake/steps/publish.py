@@ -16,6 +16,7 @@ from formintake import reports
 from formintake.clock import now_iso
 from formintake.keys import ResultKeys
 from formintake.models import Record
+from formintake.steps.inputs import code_digest
 from formintake.steps.compare import Comparison, findings_snapshot, load_json
 from formintake.storage.base import ObjectStore
 from formintake.timing import Laps
@@ -42,32 +43,35 @@ def durable_record(r: Record) -> Record:
                                 "resolved_findings": []})
 
 
+# a record's parts as extracted: most of its size (~50 Evidence models), hashed as plain data by orjson
+# rather than walked by pydantic (see record_digest)
+_EXTRACTED = {"fields", "field_states", "raw", "evidence"}
+INDEX_FORMAT = 2  # records-index.json: {"format", "files": {key: digest}, "jsonl": [digest per line]}
+
+
+def record_digest(r: Record) -> str:
+    """What a durable record *is*, without serialising it as the store does (~20 µs, not ~400 µs): sha256
+    of the code, the record without its extracted parts (pydantic's JSON: findings, status, source …)
+    and those parts as plain data (values, states, raw text, every evidence's attributes). Equal digests
+    mean equal records, so the bytes written for it before still stand."""
+    code = code_digest().encode()
+    try:
+        light = r.__pydantic_serializer__.to_json(r, exclude=_EXTRACTED)
+        extracted = orjson.dumps([r.fields, r.field_states, r.raw,
+                                  {k: e if e is None else e.__dict__ for k, e in r.evidence.items()}],
+                                 option=orjson.OPT_NON_STR_KEYS)
+    except Exception:  # text either refuses (a lone surrogate, a huge int): the stored form instead
+        return hashlib.sha256(code + b"\0" + dumps(r.model_dump(mode="json"))).hexdigest()
+    return hashlib.sha256(code + b"\1" + light + b"\0" + extracted).hexdigest()
+
+
 def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
             run_entry: dict[str, Any]) -> dict[str, str]:
     """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
     Returns the keys of the run's reports by file name."""
     lap = Laps()
     current = inp.records
-    # the durable records carry no per-run marks (new / persisting / resolved live in the run's reports
-    # and snapshot), and each is written only when its bytes changed: a correction rewrites one file
-    durable = [durable_record(r) for r in current]
-    written = load_json(results, keys.records_index, {})
-    present = set(results.list_keys(keys.records_file(""))) if written else set()  # one listing, no HEAD each
-    index: dict[str, str] = {}
-
-    def put_if_changed(key: str, data: bytes, ctype: str) -> None:
-        digest = hashlib.sha256(data).hexdigest()
-        index[key] = digest
-        if written.get(key) != digest or key not in present:
-            results.put(key, data, ctype)
-
-    for r in durable:
-        put_if_changed(keys.record(r.application_id), dumps(r.model_dump(mode="json")), JSON)
-    put_if_changed(keys.records_file("applications.jsonl"), reports.write_applications_jsonl(durable), "application/x-ndjson")
-    put_if_changed(keys.records_file("applications.csv"), reports.write_applications_csv(durable), CSV)
-    put_if_changed(keys.records_file("applications.xlsx"), reports.write_applications_xlsx(durable), XLSX)
-    if index != written:
-        results.put(keys.records_index, dumps(index), JSON)
+    write_records(results, keys, [durable_record(r) for r in current])
     results.put(keys.findings_snapshot(inp.run_id), dumps(findings_snapshot(current)), JSON)
     lap("records")
 
@@ -90,6 +94,73 @@ def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, co
     append_run(results, keys, comparison.history, run_entry)
     lap("reports")
     return report_keys
+
+
+def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record]) -> None:
+    """records/<campaign>/: each durable record's file and applications.jsonl / .csv / .xlsx, each
+    written only when its bytes change (a correction rewrites one record file and the three tables).
+
+    Incremental: ``state/<campaign>/records-index.json`` keeps each record's :func:`record_digest` and
+    the digests of applications.jsonl's lines in order. A record whose digest is unchanged is not
+    serialised again: its file stands and its jsonl line is taken from the last applications.jsonl
+    (checked against the sha256 the index holds for it). When no record changed at all, the three
+    tables stand as they are."""
+    prev = load_json(results, keys.records_index, {})
+    if prev.get("format") != INDEX_FORMAT:  # an older index (sha256 per file): every record is compared anew
+        prev = {}
+    prev_files: dict[str, str] = prev.get("files") or {}
+    prev_lines: list[str] = prev.get("jsonl") or []
+    present = set(results.list_keys(keys.records_file(""))) if prev_files else set()  # one listing, no HEAD each
+    files: dict[str, str] = {}
+    digests = [record_digest(r) for r in durable]
+    changed = []
+    for r, digest in zip(durable, digests):
+        key = keys.record(r.application_id)
+        files[key] = digest
+        if prev_files.get(key) != digest or key not in present:
+            changed.append(r)
+    tables = {name: keys.records_file(name) for name in ("applications.jsonl", "applications.csv", "applications.xlsx")}
+    unchanged_tables = (digests == prev_lines and not changed
+                        and all(k in prev_files and k in present for k in tables.values()))
+    dumped = {}
+    for r in changed:
+        dumped[r.application_id] = d = r.model_dump(mode="json")
+        results.put(keys.record(r.application_id), dumps(d), JSON)
+    if unchanged_tables:
+        files.update({k: prev_files[k] for k in tables.values()})
+    else:
+        reusable = _previous_lines(results, tables["applications.jsonl"], prev_files, prev_lines)
+        jsonl = b"".join(
+            reusable[digest] if digest in reusable
+            else reports.jsonl_record(dumped.get(r.application_id) or r.model_dump(mode="json"))
+            for r, digest in zip(durable, digests))
+        csv_data, xlsx_data = reports.write_applications_tables(durable)
+        for name, data, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
+                                  ("applications.csv", csv_data, CSV), ("applications.xlsx", xlsx_data, XLSX)):
+            key, sha = tables[name], hashlib.sha256(data).hexdigest()
+            files[key] = sha
+            if prev_files.get(key) != sha or key not in present:
+                results.put(key, data, ctype)
+    index = {"format": INDEX_FORMAT, "files": files, "jsonl": digests}
+    if index != prev:
+        results.put(keys.records_index, dumps(index), JSON)
+
+
+def _previous_lines(results: ObjectStore, key: str, prev_files: dict[str, str], prev_lines: list[str]) -> dict[str, bytes]:
+    """The last applications.jsonl's lines by the digest of their record, when that file is still
+    exactly what the index says was written (else nothing is reused)."""
+    if not prev_lines or key not in prev_files:
+        return {}
+    try:
+        data = results.get(key)
+    except KeyError:
+        return {}
+    if hashlib.sha256(data).hexdigest() != prev_files[key]:
+        return {}
+    lines = data.split(b"\n")[:-1]  # a JSON line holds no raw newline; the file ends with one
+    if len(lines) != len(prev_lines):
+        return {}
+    return {digest: line + b"\n" for digest, line in zip(prev_lines, lines)}
 
 
 def append_run(results: ObjectStore, keys: ResultKeys, history: dict[str, Any], run_entry: dict[str, Any]) -> None:
