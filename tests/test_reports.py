@@ -25,6 +25,7 @@ from formintake.reports import (
     write_exceptions_json,
     write_exceptions_xlsx,
 )
+from formintake.reports.html import read_report_data
 from formintake.reports.tabular import csv_safe, sheet_name
 
 BOM = b"\xef\xbb\xbf"
@@ -307,7 +308,8 @@ def test_exceptions_html_self_contained_and_escaped():
     assert "http://" not in html and "https://" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(?!#)[^"'\s>]""", html), "only in-page anchors allowed"
     assert "<link" not in html and "@import" not in html and "url(" not in html
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;平台" in html
+    assert "<script>alert(1)</script>" not in html and "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e平台" in html
+    assert "</script" not in html.split('id="report-data">')[1].split("</script>")[0]
     # summary numbers
     assert 'id="count-rejected" data-count="3"' in html
     assert 'id="count-superseded" data-count="1"' in html
@@ -315,22 +317,41 @@ def test_exceptions_html_self_contained_and_escaped():
     assert 'id="count-new">6<' in html and 'id="count-resolved">1<' in html
     assert "本次处理 8 个文件，沿用上次结果 0 个，用时 12.3 秒" in html
     assert "<svg" in html and 'data-code="QUOTA_EXCEEDED"' in html
-    # filters and data attributes
+    # filters, the pager and the embedded data the page renders from
     for needle in ('id="filter-unit"', 'id="filter-rule"', 'name="severity" value="warning"', 'id="visible-count"',
-                   'id="summary"', 'class="finding sev-row-error"', "显示 9 条"):
+                   'id="summary"', 'id="pager-top"', 'id="report-data"', "显示 9 条"):
         assert needle in html, needle
-    assert html.count('<tr class="finding') == 9 and html.count('<tr class="resolved') == 1
-    # grouping: units in order, errors before warnings inside an application
-    assert html.index('data-unit="中国移动通信集团有限公司"') < html.index('id="unit-4"')
-    a1 = html[html.index('id="app-app-js-1"'):html.index('id="app-app-js-3"')]
-    assert a1.index("QUOTA_EXCEEDED") < a1.index("CENTER_AREA_BELOW_300") < a1.index("FIELD_MISSING")
+    apps = read_report_data(html)
+    rows = [f for a in apps for f in a["findings"]]
+    assert sum(not f["resolved"] for f in rows) == 9 and sum(f["resolved"] for f in rows) == 1
+    # grouping: units in order (unknown last), errors before warnings inside an application
+    assert [a["unit"] for a in apps] == ["江苏省"] * 3 + ["深圳市"] * 2 + ["中国移动通信集团有限公司", "未知推荐单位"]
+    a1 = next(a for a in apps if a["application_id"] == "app-js-1")
+    assert [f["code"] for f in a1["findings"]] == ["QUOTA_EXCEEDED", "CENTER_AREA_BELOW_300", "USCC_REGION_MISMATCH",
+                                                 "FIELD_MISSING"]
+    assert a1["findings"][2]["waived"] == 1 and "王审核" in a1["findings"][2]["waiver"]
+    assert a1["supersedes"] == ["2023/江苏省/无锡体验中心申报书-旧.docx@v0"] and a1["counts"] == [1, 1, 0, 1, 1]
+    sz2 = next(a for a in apps if a["application_id"] == "app-sz-2")
+    assert sz2["title"] == "深圳某互联网有限公司 · <script>alert(1)</script>平台"
     assert "王审核" in html and "已迁址" in html and "已豁免" in html
-    assert "13812345678" not in html or True  # reports may show personal data
     assert "已替代的上传" in html and "无锡体验中心申报书-旧.docx" in html
     # quota: over in red
     assert 'data-unit="江苏省" data-over="1"' in html and 'data-city="苏州市" data-over="1"' in html
     # the fallback display name is the file name
-    assert "损坏的申报书.pdf" in html
+    assert next(a for a in apps if a["application_id"] == "app-sz-1")["title"] == "损坏的申报书.pdf"
+
+
+def test_html_repeated_texts_are_stored_once():
+    """10,000 applications repeat rule titles, locations and messages: each text once, in "S"."""
+    inp = make_input()
+    base = inp.records
+    inp.records = [r.model_copy(update={"application_id": f"{r.application_id}-{i}"}) for i in range(30) for r in base]
+    html = write_exceptions_html(inp).decode("utf-8")
+    assert html.count("江苏省推荐的体验中心超过5个，本项目排序第6") == 1
+    apps = read_report_data(html)
+    assert len(apps) == 30 * len(base)
+    assert {f["message"] for a in apps for f in a["findings"] if f["code"] == "QUOTA_EXCEEDED"} == {
+        "江苏省推荐的体验中心超过5个，本项目排序第6"}
 
 
 def test_html_first_run_has_no_change_section():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
-
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -143,34 +144,108 @@ def stats_line(stats: dict | None) -> str:
     return "，".join(parts)
 
 
-def _app_view(rec, campaign) -> dict[str, Any]:
-    rows = sorted_findings(rec, campaign)
-    search = " ".join(x for x in (applicant_of(rec), project_of(rec), rec.source.key, rec.application_id, unit_of(rec)) if x)
-    return {
-        "rec": rec,
-        "title": app_title(rec),
-        "applicant": applicant_of(rec),
-        "project": project_of(rec),
-        "file_name": file_name(rec),
-        "direction": DIRECTION_ZH.get(rec.direction or "", ""),
-        "rows": rows,
-        "n_errors": len(rec.errors()),
-        "n_warnings": len(rec.warnings()),
-        "n_info": sum(1 for f in rec.findings if f.severity == "info" and not f.waived),
-        "n_waived": sum(1 for f in rec.findings if f.waived),
-        "n_resolved": len(rec.resolved_findings),
-        "search": search,
-    }
+class _Strings:
+    """Texts of the embedded data: a text met more than once (rule titles, locations, messages of
+    copied forms …) is stored once in ``S`` and referred to by its index."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}  # text -> times met (first pass)
+        self.table: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def count(self, v: str) -> None:
+        self.seen[v] = self.seen.get(v, 0) + 1
+
+    def ref(self, v: str) -> str | int:
+        if len(v) < 4 or self.seen.get(v, 0) < 2:
+            return v
+        i = self.index.get(v)
+        if i is None:
+            i = self.index[v] = len(self.table)
+            self.table.append(v)
+        return i
+
+
+def _clean(v: Any) -> str:
+    """A text as the report shows it: C0/C1 controls as U+FFFD (what every ``{{ … }}`` gets)."""
+    return _HTML_CONTROLS.sub("\ufffd", v) if isinstance(v, str) else ("" if v is None else str(v))
+
+
+def _waiver_line(f) -> str:
+    w = f.waiver
+    return f"{w.by} · {w.at} · 理由：{w.reason}" if w is not None else ""
+
+
+def _app_rows(rec, campaign, unit_no: int, unit: str) -> list:
+    """One application as the page's script reads it (see ``apps`` in the template's script)."""
+    rows = []
+    for r in sorted_findings(rec, campaign):
+        f = r.f
+        rows.append([f.severity, f.code, r.rule_title, "" if r.resolved else (r.clause or ""), r.field_zh, f.field or "",
+                     r.value_text, f.expected or "", r.location, f.message, "" if r.resolved else (f.hint or ""),
+                     "" if r.resolved else _waiver_line(f), "" if r.resolved else (f.change or ""),
+                     1 if r.resolved else 0, 1 if f.waived else 0])
+    counts = [len(rec.errors()), len(rec.warnings()),
+              sum(1 for f in rec.findings if f.severity == "info" and not f.waived),
+              sum(1 for f in rec.findings if f.waived), len(rec.resolved_findings)]
+    supersedes = [sp.key + (f"@{sp.version_id}" if sp.version_id else "") for sp in rec.supersedes]
+    folder = rec.recommender_path if rec.recommender_path and rec.recommender_path != unit else ""
+    uploaded = local_time(rec.source.uploaded_at, campaign.timezone) if rec.source.uploaded_at else ""
+    return [unit_no, rec.application_id, rec.status, app_title(rec), DIRECTION_ZH.get(rec.direction or "", ""),
+            rec.source.key, rec.source.version_id or "", uploaded, supersedes, folder, counts, rows]
+
+
+_TEXT_AT = (3, 4, 5, 6, 7, 9)  # an application's text fields (8: supersedes, a list of texts)
+_ROW_TEXT_AT = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # a finding's
+
+
+def report_data(units: list[tuple[str, str, list]], campaign) -> dict[str, Any]:
+    """The embedded data: units ``[name, anchor, applications, findings]``, every application with its
+    findings, repeated texts once (``S``), and the labels the script shows."""
+    apps = []
+    unit_rows = []
+    for no, (unit, anchor, recs) in enumerate(units):
+        mine = [_app_rows(r, campaign, no, unit) for r in recs]
+        apps.extend(mine)
+        unit_rows.append([unit, anchor, len(recs), sum(1 for a in mine for row in a[11] if not row[13])])
+    strings = _Strings()
+    for a in apps:
+        for i in _TEXT_AT:
+            a[i] = _clean(a[i])
+            strings.count(a[i])
+        a[8] = [_clean(k) for k in a[8]]
+        for row in a[11]:
+            for i in _ROW_TEXT_AT:
+                row[i] = _clean(row[i])
+                strings.count(row[i])
+    for a in apps:
+        for i in _TEXT_AT:
+            a[i] = strings.ref(a[i])
+        for row in a[11]:
+            for i in _ROW_TEXT_AT:
+                row[i] = strings.ref(row[i])
+    return {"S": strings.table, "units": [[_clean(u), anchor, n, k] for u, anchor, n, k in unit_rows], "apps": apps,
+            "L": {"status": STATUS_ZH, "sev": SEVERITY_ZH, "chg": CHANGE_ZH}}
+
+
+def script_json(obj: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` (so no ``</script>``
+    nor ``<!--`` can end it), U+2028/2029 escaped; the page's script reads it with JSON.parse."""
+    try:
+        data = orjson.dumps(obj).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
+        data = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        data = data.replace(ch, esc)
+    return Markup(data)
 
 
 def build_context(inp: ReportInput) -> dict[str, Any]:
     s = summarize(inp)
-    units = []
-    for i, (unit, recs) in enumerate(group_by_unit(inp.records, inp.campaign), start=1):
-        apps = [_app_view(r, inp.campaign) for r in recs]
-        units.append({"unit": unit, "anchor": f"unit-{i}", "apps": apps,
-                      "n_findings": sum(1 for a in apps for r in a["rows"] if not r.resolved)})
-    anchors = {u["unit"]: u["anchor"] for u in units}
+    grouped = [(unit, f"unit-{i}", recs) for i, (unit, recs) in enumerate(group_by_unit(inp.records, inp.campaign), start=1)]
+    data = report_data(grouped, inp.campaign)
+    units = [{"unit": u[0], "anchor": u[1], "n_apps": u[2], "n_findings": u[3]} for u in data["units"]]
+    anchors = {unit: anchor for unit, anchor, _ in grouped}
     qu = quota_units(inp)
     for q in qu:
         q["bar"] = quota_bar(q["center_count"], q["center_quota"])
@@ -179,14 +254,15 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
     for q in qc:
         q["bar"] = quota_bar(q["extras"], q["quota"], width=120)
     superseded = sorted(inp.superseded, key=lambda r: (unit_sort_key(unit_of(r), inp.campaign), r.application_id, r.source.uploaded_at or ""))
-    total_rows = sum(1 for u in units for a in u["apps"] for r in a["rows"] if not r.resolved)
+    total_rows = sum(1 for a in data["apps"] for row in a[11] if not row[13])
     sev_counts = {k: 0 for k in ("error", "warning", "info")}
-    for u in units:
-        for a in u["apps"]:
-            for r in a["rows"]:
-                if not r.resolved:
-                    sev_counts[r.f.severity] = sev_counts.get(r.f.severity, 0) + 1
-    codes = sorted({r.f.code for u in units for a in u["apps"] for r in a["rows"]})
+    codes_seen = set()
+    for a in data["apps"]:
+        for row in a[11]:
+            codes_seen.add(row[1])
+            if not row[13]:
+                sev_counts[row[0]] = sev_counts.get(row[0], 0) + 1
+    codes = sorted(codes_seen)
     rule_titles = {x.code: x.title for x in s.by_rule}
     for c in codes:
         if c not in rule_titles:
@@ -199,6 +275,7 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
         "tiles": [(k, STATUS_SHORT_ZH[k], s.by_status.get(k, 0)) for k in STATUS_TILES],
         "chart": rule_chart(s.by_rule),
         "units": units,
+        "data_json": script_json(data),
         "unit_names": [u["unit"] for u in units],
         "anchors": anchors,
         "quota_units": qu,
@@ -215,3 +292,32 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
 def write_exceptions_html(inp: ReportInput) -> bytes:
     html = _env().get_template("exceptions.html.j2").render(**build_context(inp))
     return html.encode("utf-8")
+
+
+_APP_KEYS = ("unit", "application_id", "status", "title", "direction", "key", "version", "uploaded", "supersedes",
+             "folder", "counts", "findings")
+_ROW_KEYS = ("severity", "code", "rule", "clause", "field_zh", "field", "value", "expected", "location", "message",
+             "hint", "waiver", "change", "resolved", "waived")
+
+
+def read_report_data(html: str) -> list[dict[str, Any]]:
+    """The applications embedded in an exceptions.html, as dicts with their texts resolved (for tests and
+    tools that read a report without a browser)."""
+    start = html.index('<script type="application/json" id="report-data">')
+    body = html[html.index(">", start) + 1:html.index("</script>", start)]
+    data = json.loads(body)
+    table = data["S"]
+
+    def text(v: Any) -> Any:
+        return table[v] if isinstance(v, int) and not isinstance(v, bool) else v
+
+    apps = []
+    for a in data["apps"]:
+        app = dict(zip(_APP_KEYS, a))
+        app["unit"] = data["units"][a[0]][0]
+        for k in ("title", "direction", "key", "version", "uploaded", "folder"):
+            app[k] = text(app[k])
+        app["findings"] = [{k: (v if k in ("resolved", "waived") else text(v)) for k, v in zip(_ROW_KEYS, row)}
+                           for row in a[11]]
+        apps.append(app)
+    return apps
