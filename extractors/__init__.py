@@ -23,22 +23,22 @@ from formintake.extractors.image import read_image_file
 from formintake.extractors.layout import Layout
 from formintake.extractors.pages import from_outcome, merge
 from formintake.extractors.pdf import read_pdf
-from formintake.extractors.sniff import sniff
+from formintake.extractors.sniff import Sniffed, sniff
 from formintake.models import Evidence, ExtractedForm
 from formintake.findings import make_finding
 
 __all__ = ["extract", "read", "finish", "Deferred", "BACKENDS", "sniff", "assemble"]
 
 
-def _docx(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
-    return read_docx(data, size_limit_bytes=size_limit_bytes)
+def _docx(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool, sniffed: Sniffed) -> Layout:
+    return read_docx(data, size_limit_bytes=size_limit_bytes, package=sniffed.package)
 
 
-def _pdf(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
+def _pdf(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool, sniffed: Sniffed) -> Layout:
     return read_pdf(data, deadline=deadline, defer_ocr=defer_ocr)
 
 
-def _image(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool) -> Layout:
+def _image(data: bytes, *, size_limit_bytes: int, deadline: float, defer_ocr: bool, sniffed: Sniffed) -> Layout:
     return read_image_file(data, deadline=deadline, defer_ocr=defer_ocr)
 
 
@@ -77,7 +77,7 @@ def read(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, time
         if sniffed.convertible:  # .doc / .wps / .rtf: to docx with LibreOffice, then read as a docx
             converted, found = to_docx(data, sniffed.kind, deadline=deadline, size_limit_bytes=size_limit_bytes)
             if converted is not None:
-                sniffed.kind, data = "docx", converted
+                sniffed.kind, data, sniffed.package = "docx", converted, None
             else:  # not read at all: "read by its content" (FILE_TYPE_MISMATCH) would not be true
                 sniffed.findings = [f for f in sniffed.findings if f.code != "FILE_TYPE_MISMATCH"]
             sniffed.findings.extend(found)
@@ -86,7 +86,8 @@ def read(data: bytes, filename: str, *, size_limit_bytes: int = 50 * 2**20, time
             form = ExtractedForm(source=filename, file_type=sniffed.kind if sniffed.kind in BACKENDS else "unknown")
             form.intake_findings.extend(sniffed.findings)
         else:
-            layout = backend(data, size_limit_bytes=size_limit_bytes, deadline=deadline, defer_ocr=defer_ocr)
+            layout = backend(data, size_limit_bytes=size_limit_bytes, deadline=deadline, defer_ocr=defer_ocr,
+                             sniffed=sniffed)
             layout.findings[:0] = sniffed.findings
             if layout.ocr_tasks:
                 data, layout.ocr_data = layout.ocr_data or data, None

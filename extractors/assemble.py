@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from formintake.extractors.checkbox import read_choices
 from formintake.extractors.layout import Layout, Para, Row
@@ -82,7 +83,7 @@ def _strip_bracket(nl: str) -> tuple[str, str | None]:
 INDEX = _build_index()
 
 
-@dataclass
+@dataclass(frozen=True)
 class LabelHit:
     specs: list[FieldSpec]
     label: str  # as written (spaces collapsed)
@@ -92,7 +93,13 @@ class LabelHit:
 
 def lookup_label(text: str) -> LabelHit | None:
     """The catalogue fields a label names, with the unit / year the label states."""
-    lines = [re.sub(r"\s+", " ", ln).strip() for ln in (text or "").split("\n")]
+    if text and len(text) <= TUNING.label_cache_max_chars:
+        return _lookup_label_cached(text)
+    return _lookup_label(text)
+
+
+def _lookup_label(text: str) -> LabelHit | None:
+    lines = [_SPACE_RUN.sub(" ", ln).strip() for ln in (text or "").split("\n")]
     raw = "".join(ln for ln in lines if ln).rstrip(":：").strip()
     nl = norm_label(text)
     if not nl or len(nl) > TUNING.label_max_chars:
@@ -102,6 +109,12 @@ def lookup_label(text: str) -> LabelHit | None:
         return None
     specs, unit, year = hit
     return LabelHit(specs, raw, unit, year)
+
+
+# every cell and line of a form is looked up, and the forms of a campaign share their labels: a text is
+# looked up once per process (the hits are read-only)
+_lookup_label_cached = lru_cache(maxsize=16384)(_lookup_label)
+_SPACE_RUN = re.compile(r"\s+")
 
 
 def _lookup(nl: str, depth: int = 0) -> tuple[list[FieldSpec], str | None, int | None] | None:

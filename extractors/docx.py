@@ -68,6 +68,10 @@ T_R, T_T, T_TAB, T_PTAB, T_BR, T_CR, T_SYM, T_FLDCHAR, T_INSTR, T_NBH = (
     W + "r", W + "t", W + "tab", W + "ptab", W + "br", W + "cr", W + "sym", W + "fldChar", W + "instrText",
     W + "noBreakHyphen")
 T_CUSTOMXML = W + "customXml"
+T_PPR, T_RPR, T_DEL, T_MOVEFROM, T_RFONTS, T_TRPR, T_TCPR, T_GRIDBEFORE, T_GRIDSPAN, T_VMERGE, T_CELLDEL = (
+    W + "pPr", W + "rPr", W + "del", W + "moveFrom", W + "rFonts", W + "trPr", W + "tcPr", W + "gridBefore",
+    W + "gridSpan", W + "vMerge", W + "cellDel")
+T_VAL = W + "val"
 T_ALTCHUNK = W + "altChunk"
 R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 MAX_CHUNK_DEPTH = 3  # an embedded docx may hold altChunks of its own, this deep at most
@@ -104,13 +108,18 @@ class TooDeep(Exception):
     pass
 
 
-def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
+def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20,
+              package: tuple[zipfile.ZipFile, str] | None = None) -> Layout:
     """Read a docx (already sniffed) into a Layout; a file we cannot read gives a Layout with the finding
-    that says why. Errors of the reader itself are not caught here (they are INTERNAL_ERROR upstream)."""
+    that says why. Errors of the reader itself are not caught here (they are INTERNAL_ERROR upstream).
+    ``package``: the zip of ``data`` already opened and its main part found (by the sniffer)."""
     layout = Layout("docx")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        part = main_part_name(zf)
+        if package is not None:
+            zf, part = package
+        else:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            part = main_part_name(zf)
         if part is None:
             raise DocxError("no main document part (word/document.xml or an officeDocument relationship)")
         with zf.open(part) as f:
@@ -135,7 +144,7 @@ def read_docx(data: bytes, *, size_limit_bytes: int = 50 * 2**20) -> Layout:
             etree.XMLSyntaxError, DocxError) as e:  # broken zip, bad deflate data, bad XML: a broken file
         return _fail(layout, "FILE_CORRUPT", "docx文件已损坏，无法读取正文", f"broken docx: {type(e).__name__}: {e}")
     try:
-        _Walker(layout, _Chunks(zf, part, size_limit_bytes)).container(body)
+        _Walker(layout, _Chunks(zf, part, size_limit_bytes), _has_symbol_fonts(root)).container(body)
     except RecursionError:
         return _too_deep(layout)
     return layout
@@ -284,18 +293,40 @@ def _pages(zf: zipfile.ZipFile) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _child(el, tag: str):
+    """The first child with this (Clark-notation) tag, or None: ``el.find(tag)`` without lxml's path
+    machinery, which costs more than walking the few children a w:p / w:r / w:tc / w:tr starts with."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
+
+
+def _first_children(el, tags: frozenset) -> dict:
+    """tag -> the first child with that tag, for the wanted tags (one pass over the children)."""
+    out: dict = {}
+    for child in el:
+        tag = child.tag
+        if tag in tags and tag not in out:
+            out[tag] = child
+    return out
+
+
+_TC_PROPS = frozenset((T_CELLDEL, T_GRIDSPAN, T_VMERGE))
+
+
 def _mark_removed(p) -> bool:
     """The paragraph mark is a tracked deletion (or moved away): accepted, the paragraph joins the next."""
-    ppr = p.find(W + "pPr")
-    rpr = ppr.find(W + "rPr") if ppr is not None else None
-    return rpr is not None and (rpr.find(W + "del") is not None or rpr.find(W + "moveFrom") is not None)
+    ppr = _child(p, T_PPR)
+    rpr = _child(ppr, T_RPR) if ppr is not None else None
+    return rpr is not None and (_child(rpr, T_DEL) is not None or _child(rpr, T_MOVEFROM) is not None)
 
 
 def _block_children(el):
     """Children of a block container, looking through mc:AlternateContent (its Choice only)."""
     for child in el:
         if child.tag == T_ALT:
-            choice = child.find(T_CHOICE)
+            choice = _child(child, T_CHOICE)
             if choice is not None:
                 yield from _block_children(choice)
         else:
@@ -303,9 +334,10 @@ def _block_children(el):
 
 
 class _Walker:
-    def __init__(self, layout: Layout, chunks: _Chunks | None = None) -> None:
+    def __init__(self, layout: Layout, chunks: _Chunks | None = None, symbols: bool = True) -> None:
         self.layout = layout
         self.chunks = chunks
+        self.symbols = symbols  # some run of the tree being walked may name a symbol font
         self.n_para = 0
         self.n_table = 0
         self.skipped: list[str] = []  # altChunks not read (their kind), for FILE_CONTENT_SKIPPED
@@ -317,7 +349,7 @@ class _Walker:
         for child in _block_children(el):
             tag = child.tag
             if tag == T_P:
-                pt = _ParaText(child)
+                pt = _ParaText(child, self.symbols)
                 if _mark_removed(child):
                     carry += pt.text
                     carry_cc = carry_cc or pt.cc
@@ -381,12 +413,13 @@ class _Walker:
         if body is None:
             self._skip("docx", "")
             return
-        outer = self.chunks
+        outer, outer_symbols = self.chunks, self.symbols
         self.chunks = _Chunks(zf, part or "word/document.xml", outer.limit, outer.depth + 1)
+        self.symbols = _has_symbol_fonts(body)
         try:
             self.container(body)
         finally:
-            self.chunks = outer
+            self.chunks, self.symbols = outer, outer_symbols
 
     def _html(self, data: bytes) -> None:
         """An HTML chunk: block elements as paragraphs, tables as rows of cells (colspan kept)."""
@@ -468,25 +501,26 @@ class _Walker:
             nested: list = []
             cells: list[Cell] = []
             col = 0
-            trpr = tr.find(W + "trPr")
+            trpr = _child(tr, T_TRPR)
             if trpr is not None:
-                if trpr.find(W + "del") is not None:
+                if _child(trpr, T_DEL) is not None:
                     continue  # a deleted row (tracked): gone once accepted
-                gb = trpr.find(W + "gridBefore")
+                gb = _child(trpr, T_GRIDBEFORE)
                 if gb is not None:
-                    col = _int(gb.get(W + "val"), 0)
+                    col = _int(gb.get(T_VAL), 0)
             for tc in _children(tr, T_TC):
                 span, vmerge = 1, None
-                tcpr = tc.find(W + "tcPr")
+                tcpr = _child(tc, T_TCPR)
                 if tcpr is not None:
-                    if tcpr.find(W + "cellDel") is not None:
+                    props = _first_children(tcpr, _TC_PROPS)
+                    if T_CELLDEL in props:
                         continue
-                    gs = tcpr.find(W + "gridSpan")
+                    gs = props.get(T_GRIDSPAN)
                     if gs is not None:
-                        span = max(1, _int(gs.get(W + "val"), 1))
-                    vm = tcpr.find(W + "vMerge")
+                        span = max(1, _int(gs.get(T_VAL), 1))
+                    vm = props.get(T_VMERGE)
                     if vm is not None:
-                        vmerge = vm.get(W + "val") or "continue"
+                        vmerge = vm.get(T_VAL) or "continue"
                 if vmerge != "continue":
                     lines: list[str] = []
                     cc = self._cell_lines(tc, lines, nested)
@@ -505,7 +539,7 @@ class _Walker:
         for child in _block_children(el):
             tag = child.tag
             if tag == T_P:
-                pt = _ParaText(child)
+                pt = _ParaText(child, self.symbols)
                 cc = cc or pt.cc
                 if _mark_removed(child):
                     carry += pt.text
@@ -618,8 +652,9 @@ class _Field:
 class _ParaText:
     """One paragraph's text as displayed with all changes accepted; text boxes collected in ``boxes``."""
 
-    def __init__(self, p) -> None:
+    def __init__(self, p, symbols: bool = True) -> None:
         self.out: list[str] = []
+        self.symbols = symbols  # False: no run of this document names a symbol font (see _has_symbol_fonts)
         self.cc = False  # a content control supplied text or ticks
         self.boxes: list = []  # w:txbxContent elements anchored here
         self.fields: list[_Field] = []  # open complex fields, outermost first
@@ -647,7 +682,7 @@ class _ParaText:
                                    else ch for ch in text)
                 self.emit(text)
             elif tag == T_R:
-                self.walk(child, _run_symbol_font(child))
+                self.walk(child, _run_symbol_font(child) if self.symbols else None)
             elif tag in (T_TAB, T_PTAB):
                 self.emit("\t")
             elif tag in (T_BR, T_CR):
@@ -727,11 +762,26 @@ def _sym(el) -> str:
     return chr(code) if code < 0x110000 else ""  # a Unicode symbol written as w:sym (MS Gothic ☒ …)
 
 
+_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+_SYMBOL_FONT_ATTRS = etree.XPath(
+    "boolean(//w:rFonts/@*[namespace-uri() = $ns and (local-name() = 'ascii' or local-name() = 'hAnsi' or "
+    "local-name() = 'eastAsia' or local-name() = 'cs') and (" + " or ".join(
+        f"starts-with(translate(., '{_UPPER}', '{_LOWER}'), '{f}')" for f in _SYMBOL_FONTS) + ")])",
+    namespaces={"w": W_NS})
+
+
+def _has_symbol_fonts(root) -> bool:
+    """Whether any w:rFonts in this XML tree names a symbol font (what :func:`_run_symbol_font` looks
+    for): one XPath pass in libxml2 instead of a look at every run's properties. (Python's lower() and
+    XPath's ASCII translate agree here: no non-ASCII letter lowers to one of the fonts' letters.)"""
+    return bool(_SYMBOL_FONT_ATTRS(root, ns=W_NS))
+
+
 def _run_symbol_font(r) -> str | None:
-    rpr = r.find(W + "rPr")
+    rpr = _child(r, T_RPR)
     if rpr is None:
         return None
-    fonts = rpr.find(W + "rFonts")
+    fonts = _child(rpr, T_RFONTS)
     if fonts is None:
         return None
     for attr in ("ascii", "hAnsi", "eastAsia", "cs"):
@@ -748,10 +798,10 @@ def _on(val: str | None, default: bool = True) -> bool:
 
 
 def _cc_checkbox(sdt) -> str | None:
-    pr = sdt.find(T_SDTPR)
+    pr = _child(sdt, T_SDTPR)
     if pr is None:
         return None
-    box = pr.find(W14 + "checkbox")
+    box = _child(pr, W14 + "checkbox")
     if box is None:
         return None
     checked = box.find(W14 + "checked")

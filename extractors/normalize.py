@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
+from functools import lru_cache
 
 import cn2an
 
@@ -41,12 +42,26 @@ CN_DIGITS = str.maketrans("〇零一二三四五六七八九两", "001234567892"
 
 def clean_text(raw: str) -> str:
     """The text form of a value: widths folded, runs of spaces collapsed, stamp hints dropped."""
+    if len(raw) <= CLEAN_CACHE_MAX_CHARS:
+        return _clean_text_cached(raw)
+    return _clean_text(raw)
+
+
+# a value is cleaned several times while its form is assembled (first-value-wins checks, normalising,
+# the raw text kept): cleaned once per process, for short texts (a bounded cache; speed only)
+CLEAN_CACHE_MAX_CHARS = 1000
+
+
+def _clean_text(raw: str) -> str:
     t = fold_width(raw).replace("\r", "\n")
     t = _UNDERSCORES.sub(" ", t)
     lines = [_WS.sub(" ", ln).strip() for ln in t.split("\n")]
     t = _join_lines([ln for ln in lines if ln])
     t = SEAL_NOTE_BRACKETED.sub("", t).strip()
     return t
+
+
+_clean_text_cached = lru_cache(maxsize=4096)(_clean_text)
 
 
 def _join_lines(lines: list[str]) -> str:

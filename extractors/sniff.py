@@ -24,6 +24,7 @@ READABLE = ("pdf", "docx", "image")  # images: JPEG / PNG / TIFF scans and photo
 CONVERTIBLE = ("doc", "rtf", "html", "wordxml")
 OCR_IMAGES = ("PNG", "JPEG", "TIFF")
 
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -54,6 +55,9 @@ class Sniffed:
     kind: str  # "pdf" | "docx" | "ole" | "zip" | "image" | "empty" | "unknown" | ...
     findings: list[Finding] = field(default_factory=list)
     detail: str = ""
+    # a docx: the zip as opened here and its main document part, handed to the docx backend so the
+    # package is opened and its relationships read once per file
+    package: tuple[zipfile.ZipFile, str] | None = None
 
     @property
     def readable(self) -> bool:
@@ -77,7 +81,11 @@ def sniff(data: bytes, filename: str = "", size_limit_bytes: int = 50 * 2**20) -
             "FILE_TOO_LARGE", f"文件大小{size / 2**20:.1f}MB，超过限制{size_limit_bytes / 2**20:.0f}MB",
             value=size, expected=f"≤{size_limit_bytes}字节", message_en="file larger than the size limit")])
 
-    kind, detail, findings = _content_kind(data, size_limit_bytes)
+    package = None
+    if data.startswith(_ZIP_MAGIC):  # (a PDF never starts with PK: _content_kind's order is kept)
+        kind, detail, findings, package = _zip_kind(data, size_limit_bytes)
+    else:
+        kind, detail, findings = _content_kind(data, size_limit_bytes)
     ext = os.path.splitext(filename or "")[1].lower()
     promised = _EXT_KIND.get(ext)
     if kind in READABLE + CONVERTIBLE and promised is not None and promised != kind and not findings:
@@ -85,7 +93,7 @@ def sniff(data: bytes, filename: str = "", size_limit_bytes: int = 50 * 2**20) -
             "FILE_TYPE_MISMATCH",
             f"文件扩展名为“{ext}”，实际内容为{_KIND_ZH[kind]}，已按实际内容读取",
             value=ext, expected=_KIND_ZH[kind], message_en=f"extension {ext} but content is {kind}"))
-    return Sniffed(kind, findings, detail)
+    return Sniffed(kind, findings, detail, package if kind == "docx" and not findings else None)
 
 
 def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
@@ -93,8 +101,8 @@ def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
     if data.startswith(b"%PDF-"):
         return "pdf", "", []
     # a zip first: a docx may hold "%PDF-" in its first KiB (a stored part's text), a PDF never starts with PK
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-        return _zip_kind(data, limit)
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_kind(data, limit)[:3]
     if b"%PDF-" in head:  # readers accept a PDF header anywhere in the first KiB
         return "pdf", "", []
     if data.startswith(OLE_MAGIC):
@@ -121,16 +129,20 @@ def _content_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
     return "unknown", "", [_f("FILE_UNSUPPORTED_TYPE", "文件内容既不是docx也不是PDF", message_en="neither docx nor PDF")]
 
 
-def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
+def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding], tuple[zipfile.ZipFile, str] | None]:
+    """(kind, detail, findings, the opened zip and its main part when it was found without trouble)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
         return "docx", "badzip", [_f("FILE_CORRUPT", "文件已损坏（压缩结构无法打开），可能上传不完整",
-                                     message_en=f"broken zip: {e}")]
+                                     message_en=f"broken zip: {e}")], None
     names = {i.filename for i in infos}
+    package = None
     try:
         main = main_part_name(zf)
+        if main is not None:
+            package = (zf, main)
     except Exception:  # a part that cannot be read: the backend says what is broken
         main = "word/document.xml" if "word/document.xml" in names else None
     if main is not None:
@@ -138,8 +150,8 @@ def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
         if unpacked > limit:
             return "docx", "bomb", [_f(
                 "FILE_TOO_LARGE", f"docx解压后大小{unpacked / 2**20:.0f}MB，超过限制{limit / 2**20:.0f}MB",
-                value=unpacked, expected=f"≤{limit}字节", message_en="docx unpacks beyond the size limit")]
-        return "docx", "", []
+                value=unpacked, expected=f"≤{limit}字节", message_en="docx unpacks beyond the size limit")], None
+        return "docx", "", [], package
     if "xl/workbook.xml" in names:
         what, en = "Excel表格(xlsx)", "xlsx"
     elif "ppt/presentation.xml" in names:
@@ -149,7 +161,7 @@ def _zip_kind(data: bytes, limit: int) -> tuple[str, str, list[Finding]]:
     else:
         what, en = "压缩包", "zip"
     return "zip", en, [_f("FILE_UNSUPPORTED_TYPE", f"文件为{what}，仅接受docx或PDF格式的申报书", value=en,
-                          message_en=f"{en} file")]
+                          message_en=f"{en} file")], None
 
 
 def _utf16(name: str) -> bytes:

@@ -24,6 +24,10 @@ class ExtractorSettings:
     min_labels_without_title: int = 8
     # a cell or line longer than this (folded) is never looked up as a field label
     label_max_chars: int = 40
+    # texts up to this long have their label look-up (and their fold) remembered per process: the labels
+    # recur in every form; longer texts (values, prose) are looked up each time. Speed only, never what
+    # is read.
+    label_cache_max_chars: int = 200
     # how many wrappings are peeled off a label to find its field: a bracketed note or unit
     # (员工总数（人）), a year in front (2022年度营业收入), a unit at the end (注册资本万元)
     label_unwrap_depth: int = 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "[", "】": "]", "〔": "[", "〕": "]"})
 _SPACES = re.compile(r"\s+")
@@ -66,8 +67,21 @@ def fold(text: str | None) -> str:
         return ""
     if not isinstance(text, str):  # rules must not crash on a value of an unexpected type
         text = str(text)
-    t = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
-    return _SPACES.sub("", t)
+    if len(text) > FOLD_CACHE_MAX_CHARS:
+        return _fold(text)
+    return _fold_cached(text)
+
+
+# The extractor folds every label, cell and line several times, and the same label texts recur in every
+# form: short texts are folded once per process (a bounded cache; long prose is folded each time).
+FOLD_CACHE_MAX_CHARS = 200
+
+
+def _fold(text: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text).translate(_BRACKETS))
+
+
+_fold_cached = lru_cache(maxsize=16384)(_fold)
 
 
 def name_key(name: str | None) -> str:

@@ -259,9 +259,22 @@ def test_fields_read_their_result_never_their_instruction():
     ('<w:rPr><w:rFonts w:ascii="Wingdings 2" w:hAnsi="Wingdings 2"/></w:rPr><w:t>R</w:t>', "☑"),  # WPS
     ('<w:rPr><w:rFonts w:ascii="Wingdings 2" w:hAnsi="Wingdings 2"/></w:rPr><w:t>\u00a3</w:t>', "☐"),
     ("<w:t>■</w:t>", "■"), ("<w:t>□</w:t>", "□"),
+    # the symbol font named in any of the four slots, in any letter case (the reader looks for symbol
+    # fonts in the whole document first, case-insensitively, and reads runs' fonts only when there is one)
+    ('<w:rPr><w:rFonts w:eastAsia="WINGDINGS 2"/></w:rPr><w:t>R</w:t>', "☑"),
+    ('<w:rPr><w:rFonts w:ascii="宋体" w:cs="wingDings"/></w:rPr><w:t>þ</w:t>', "☑"),
+    ('<w:rPr><w:rFonts w:hAnsi="SYMBOL"/></w:rPr><w:t>Ö</w:t>', "√"),
+    ('<w:rPr><w:rFonts w:ascii="宋体" w:hAnsi="Arial"/></w:rPr><w:t>Rþ</w:t>', "Rþ"),  # no symbol font
 ])
 def test_checkbox_glyphs(xml, glyph):
     assert doc_text(p(f"<w:r>{xml}</w:r>", r("展示"))) == [glyph + "展示"]
+
+
+def test_symbol_font_of_one_run_among_plain_ones():
+    """A run's symbol font is read even when the rest of the document names none."""
+    plain = r("功能：")
+    tick = '<w:r><w:rPr><w:rFonts w:ascii="Wingdings 2" w:hAnsi="Wingdings 2"/></w:rPr><w:t>R</w:t></w:r>'
+    assert doc_text(p(plain, tick, r("展示 "), '<w:r><w:t>R</w:t></w:r>', r("体验"))) == ["功能：☑展示 R体验"]
 
 
 def test_enclosed_character_tick_is_an_eq_field_without_result():

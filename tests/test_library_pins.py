@@ -41,3 +41,43 @@ def test_every_tunable_is_documented_and_used():
         assert src[i - 1].strip().startswith("#") or src[i - 2].strip().startswith("#"), f.name
         assert f"TUNING.{f.name}" in users, f"{f.name} is not used"
     assert dataclasses.is_dataclass(TUNING) and TUNING == ExtractorSettings()
+
+
+def _random_grid(rng) -> list[dict]:
+    """Ruling lines of a table with merged cells (some inner segments left out) and a second table."""
+    xs = sorted(rng.sample(range(10, 400, 10), rng.randint(3, 7)))
+    ys = sorted(rng.sample(range(10, 500, 10), rng.randint(3, 9)))
+    edges = [_edge(xs[0], y, xs[-1], y) for y in (ys[0], ys[-1])] + [_edge(x, ys[0], x, ys[-1]) for x in (xs[0], xs[-1])]
+    for y in ys[1:-1]:
+        for a, b in zip(xs, xs[1:]):
+            if rng.random() < 0.8:
+                edges.append(_edge(a, y, b, y))
+    for x in xs[1:-1]:
+        for a, b in zip(ys, ys[1:]):
+            if rng.random() < 0.8:
+                edges.append(_edge(x, a, x, b))
+    if rng.random() < 0.5:  # a small second table below
+        edges += [_edge(20, y, 120, y) for y in (520, 540, 560)] + [_edge(x, 520, x, 560) for x in (20, 70, 120)]
+    rng.shuffle(edges)
+    return edges
+
+
+def test_our_intersections_to_cells_is_pdfplumbers():
+    """extractors/pdf.py computes pdfplumber's ``intersections_to_cells`` itself (faster: the same
+    algorithm with each point's edges made into sets once) inside a TableFinder whose ``__init__`` it
+    repeats. Both must give pdfplumber's cells and tables, merged cells included."""
+    import random
+
+    from pdfplumber.table import TableFinder, intersections_to_cells
+
+    rng = random.Random(11)
+    for _ in range(200):
+        grid = _random_grid(rng)
+        page = pdf._EdgePage(grid, (0, 0, 600, 800))
+        theirs = TableFinder(page, pdf.TABLE_SETTINGS)
+        ours = pdf._TableFinder(page, pdf.TABLE_SETTINGS)
+        assert pdf.intersections_to_cells(theirs.intersections) == intersections_to_cells(theirs.intersections)
+        assert ours.cells == theirs.cells
+        assert [t.cells for t in ours.tables] == [t.cells for t in theirs.tables]
+        assert [t.bbox for t in ours.tables] == [t.bbox for t in theirs.tables]
+    assert list(vars(theirs)) == list(vars(ours))  # TableFinder.__init__ still sets what ours sets
