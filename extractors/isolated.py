@@ -309,20 +309,16 @@ class IsolatedExtractor:
                             yield job.tag, Outcome("ok", job.args[0] if job.args else None)
                         else:
                             pending.append(job)
-                    while pending and len(busy) < self.workers:
-                        job = pending.popleft()
-                        w = self._idle.pop() if self._idle else self._start_worker()
-                        if not self._send(w, job):  # the idle worker had died: a fresh one
-                            self._stop_worker(w, kill=True)
-                            w = self._start_worker()
-                            self._send(w, job)
-                        busy[w.conn] = w
+                    self._dispatch(pending, busy)
                     if not busy:
                         if exhausted and not pending:
                             return
                         continue
                     now = time.monotonic()
                     ready = wait(list(busy), timeout=max(0.0, min(w.deadline for w in busy.values()) - now))
+                    # outcomes are handed to the caller only after the freed workers have their next job:
+                    # what the caller does with a result (store it, read the next upload) overlaps the work
+                    done: list[tuple[Any, Outcome]] = []
                     for conn in ready:
                         w = busy.pop(conn)
                         job, w.job = w.job, None
@@ -336,7 +332,7 @@ class IsolatedExtractor:
                                 pending.appendleft(job)
                                 continue
                             exit_code = w.proc.exitcode
-                            yield from _settle(job, Outcome(
+                            done += _settle(job, Outcome(
                                 "crashed", detail=f"exit code {exit_code} ({type(exc).__name__})",
                                 seconds=time.monotonic() - w.started, worker=w.proc.pid), pending)
                             continue
@@ -344,19 +340,32 @@ class IsolatedExtractor:
                         seconds = time.monotonic() - w.started
                         out = (Outcome("ok", value, seconds=seconds, worker=w.proc.pid) if status == "ok"
                                else Outcome("error", detail=value, seconds=seconds, worker=w.proc.pid))
-                        yield from _settle(job, out, pending)
+                        done += _settle(job, out, pending)
                     now = time.monotonic()
                     for conn, w in list(busy.items()):
                         if conn not in ready and now >= w.deadline:  # overran: kill this worker only
                             del busy[conn]
                             job, w.job = w.job, None
                             self._stop_worker(w, kill=True)
-                            yield from _settle(job, Outcome(  # type: ignore[arg-type]
+                            done += _settle(job, Outcome(  # type: ignore[arg-type]
                                 "timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
                                 seconds=now - w.started, worker=w.proc.pid), pending)
+                    self._dispatch(pending, busy)
+                    yield from done
             finally:
                 for w in busy.values():  # the caller stopped early: these results are not wanted
                     self._stop_worker(w, kill=True)
+
+    def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker]) -> None:
+        """Queued jobs to the idle workers (started as needed), up to one job per worker."""
+        while pending and len(busy) < self.workers:
+            job = pending.popleft()
+            w = self._idle.pop() if self._idle else self._start_worker()
+            if not self._send(w, job):  # the idle worker had died: a fresh one
+                self._stop_worker(w, kill=True)
+                w = self._start_worker()
+                self._send(w, job)
+            busy[w.conn] = w
 
     def _send(self, w: _Worker, job: Job) -> bool:
         try:

@@ -266,22 +266,34 @@ def page_blocks(chars: list[_Char], space_before: set[int], tables: list, page_n
     of the characters of each line or cell)."""
     text_method, table_method = ("ocr", "ocr") if ocr else ("pdf-text", "pdf-table")
     cell_chars: dict[tuple[int, int, int], list[_Char]] = {}
-    grid = []  # per table: its bbox and its cells (row_no, col_no, bbox)
+    rows_of = {id(t): t.rows for t in tables}  # (pdfplumber computes a table's rows anew at every read)
+    # per table: its bbox and its rows, each with the vertical band its cells cover and its cells
+    # (row_no, col_no, bbox) in order. A character goes to the first cell, in row and column order, that
+    # holds its centre; a row whose band does not hold the centre has no such cell and is skipped.
+    grid = []
     for t in tables:
-        cells_ = [(r_no, c_no, bbox) for r_no, row in enumerate(t.rows) for c_no, bbox in enumerate(row.cells)
-                  if bbox is not None]
-        grid.append((id(t), t.bbox, cells_))
+        rows_ = []
+        for r_no, row in enumerate(rows_of[id(t)]):
+            cells_ = [(r_no, c_no, bbox) for c_no, bbox in enumerate(row.cells) if bbox is not None]
+            if cells_:
+                rows_.append((min(b[1] for _, _, b in cells_), max(b[3] for _, _, b in cells_), cells_))
+        grid.append((id(t), t.bbox, rows_))
     free: list[_Char] = []
     for c in chars:
         cx, cy = c.cx, c.cy
         placed = False
-        for tid, (tx0, tt, tx1, tb), cells_ in grid:
+        for tid, (tx0, tt, tx1, tb), rows_ in grid:
             if not (tx0 <= cx <= tx1 and tt <= cy <= tb):
                 continue
-            for r_no, c_no, (x0, t0, x1, b0) in cells_:
-                if t0 <= cy <= b0 and x0 <= cx <= x1:
-                    cell_chars.setdefault((tid, r_no, c_no), []).append(c)
-                    placed = True
+            for band_top, band_bottom, cells_ in rows_:
+                if not band_top <= cy <= band_bottom:
+                    continue
+                for r_no, c_no, (x0, t0, x1, b0) in cells_:
+                    if t0 <= cy <= b0 and x0 <= cx <= x1:
+                        cell_chars.setdefault((tid, r_no, c_no), []).append(c)
+                        placed = True
+                        break
+                if placed:
                     break
             if placed:
                 break
@@ -306,7 +318,7 @@ def page_blocks(chars: list[_Char], space_before: set[int], tables: list, page_n
                                                confidence=conf(row_chars)), boxes))
             continue
         t = obj
-        for r_no, row in enumerate(t.rows):
+        for r_no, row in enumerate(rows_of[id(t)]):
             cells: list[Cell] = []
             for c_no, bbox in enumerate(row.cells):
                 if bbox is None:
@@ -346,10 +358,11 @@ def _lines(chars: list[_Char], space_before: set[int]):
         return []
     rows: list[list[_Char]] = []
     band_top = band_bot = last_cy = 0.0
+    slack, step, space_gap = TUNING.line_band_slack, TUNING.line_centre_step, TUNING.space_gap
     for c in sorted(chars, key=lambda c: (c.cy, c.x0)):
         if rows:
             h = max(band_bot - band_top, 1.0)
-            if band_top - TUNING.line_band_slack * h <= c.cy <= band_bot and abs(c.cy - last_cy) < TUNING.line_centre_step * h:
+            if band_top - slack * h <= c.cy <= band_bot and abs(c.cy - last_cy) < step * h:
                 rows[-1].append(c)
                 band_top, band_bot = min(band_top, c.top), max(band_bot, c.bottom)
                 last_cy = c.cy
@@ -366,7 +379,7 @@ def _lines(chars: list[_Char], space_before: set[int]):
             if prev is not None:
                 gap = c.x0 - prev.x1
                 size = c.bottom - c.top
-                if (c.idx in space_before and c.idx == prev.idx + 1) or gap > TUNING.space_gap * size:
+                if (c.idx in space_before and c.idx == prev.idx + 1) or gap > space_gap * size:
                     text.append(" ")
                     boxes.append((prev.x1, prev.top, c.x0, prev.bottom))
             text.append(c.ch)
