@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import itertools
 import multiprocessing as mp
 import os
 import pickle
@@ -32,7 +33,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
@@ -135,14 +136,17 @@ def _worker_main(conn: Connection) -> None:
 _OUT_OF_BAND = 1 << 20  # a bytes argument this large (a document) is sent outside the pickle
 
 
-def _send_job(conn: Connection, fn: Callable, args: tuple) -> None:
+def _send_job(conn: Connection, fn: Callable, args: tuple, shared: Callable[[Any], Any] | None = None) -> None:
     """``(fn, args)`` to a worker. A document's bytes go out of band (pickle protocol 5): written from the
     caller's own buffer and received as one bytes object, never copied into and out of a pickle (for a
-    45 MB upload that copy cost 45 MB in this process and 45 MB in the worker, docs/performance.md)."""
+    45 MB upload that copy cost 45 MB in this process and 45 MB in the worker, docs/performance.md).
+    ``shared``: the run's :class:`_Shared` objects as this worker knows them (a pickle persistent id)."""
     buffers: list[pickle.PickleBuffer] = []
     head = io.BytesIO()
     pickler = pickle.Pickler(head, 5, buffer_callback=buffers.append)
     pickler.dispatch_table = ForkingPickler(io.BytesIO(), 5).dispatch_table  # what Connection.send uses
+    if shared is not None:
+        pickler.persistent_id = shared
     pickler.dump((fn, tuple(pickle.PickleBuffer(a) if isinstance(a, bytes) and len(a) >= _OUT_OF_BAND else a
                             for a in args)))
     conn.send_bytes(len(buffers).to_bytes(4, "big") + head.getvalue())
@@ -155,7 +159,54 @@ def _recv_job(conn: Connection) -> tuple[Callable, tuple] | None:
     if not msg:
         return None  # stop
     buffers = [conn.recv_bytes() for _ in range(int.from_bytes(msg[:4], "big"))]
-    return pickle.loads(msg[4:], buffers=buffers)
+    unpickler = pickle.Unpickler(io.BytesIO(msg[4:]), buffers=buffers)
+    unpickler.persistent_load = _shared_in_worker
+    return unpickler.load()
+
+
+# A worker's copies of the shared objects it was sent (token -> object), the last few runs' only.
+_worker_shared: dict[int, Any] = {}
+_WORKER_SHARED_KEPT = 8
+
+
+def _shared_in_worker(pid: tuple) -> Any:
+    kind, token, *blob = pid
+    if kind == "new":
+        _worker_shared[token] = pickle.loads(blob[0])
+        while len(_worker_shared) > _WORKER_SHARED_KEPT:
+            del _worker_shared[next(iter(_worker_shared))]
+    return _worker_shared[token]
+
+
+_shared_tokens = itertools.count(1)
+
+
+class _Shared:
+    """Arguments every job of one :meth:`IsolatedExtractor.run` carries (the campaign): pickled once per
+    run and sent to each worker once, then named by a token. Pickling the campaign into every job and
+    out again in the worker cost ~1 ms of the two processes' CPU per document (and the worker's unit index
+    a look-up by the campaign's content each time)."""
+
+    def __init__(self, objs: Iterable[Any]) -> None:
+        self._by_id: dict[int, list] = {id(o): [next(_shared_tokens), o, None] for o in objs}
+
+    def for_worker(self, w: _Worker) -> Callable[[Any], Any] | None:
+        if not self._by_id:
+            return None
+
+        def persistent_id(obj: Any) -> Any:
+            entry = self._by_id.get(id(obj))
+            if entry is None or entry[1] is not obj:
+                return None
+            token = entry[0]
+            if token in w.shared:
+                return ("shared", token)
+            if entry[2] is None:
+                entry[2] = pickle.dumps(obj, 5)
+            w.shared.add(token)
+            return ("new", token, entry[2])
+
+        return persistent_id
 
 
 @dataclass
@@ -235,6 +286,7 @@ class _Worker:
     job: Job | None = None
     started: float = 0.0
     deadline: float = 0.0
+    shared: set[int] = field(default_factory=set)  # tokens of the _Shared objects this worker holds
 
 
 class IsolatedExtractor:
@@ -284,14 +336,17 @@ class IsolatedExtractor:
 
     # ---------------------------------------------------------------- running jobs
 
-    def run(self, jobs: Iterable[Job], window: int | None = None) -> Iterator[tuple[Any, Outcome]]:
+    def run(self, jobs: Iterable[Job], window: int | None = None, shared: Iterable[Any] = ()) -> Iterator[tuple[Any, Outcome]]:
         """Run jobs on every worker, yielding ``(tag, Outcome)`` in completion order.
 
         ``jobs`` is consumed lazily: at most ``window`` (default: twice the workers) are taken from it
         ahead of their results, so a caller reading a document's bytes in the iterator never holds more
-        than ``window`` documents at once.
+        than ``window`` documents at once. ``shared``: objects many jobs carry in their arguments (the
+        campaign), sent to each worker once in this run instead of with every job; they must not change
+        while the run lasts.
         """
         window = max(window or 2 * self.workers, self.workers)
+        shared_args = _Shared(shared)
         with self._lock:
             source = iter(jobs)
             pending: deque[Job] = deque()
@@ -309,7 +364,7 @@ class IsolatedExtractor:
                             yield job.tag, Outcome("ok", job.args[0] if job.args else None)
                         else:
                             pending.append(job)
-                    self._dispatch(pending, busy)
+                    self._dispatch(pending, busy, shared_args)
                     if not busy:
                         if exhausted and not pending:
                             return
@@ -350,26 +405,26 @@ class IsolatedExtractor:
                             done += _settle(job, Outcome(  # type: ignore[arg-type]
                                 "timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
                                 seconds=now - w.started, worker=w.proc.pid), pending)
-                    self._dispatch(pending, busy)
+                    self._dispatch(pending, busy, shared_args)
                     yield from done
             finally:
                 for w in busy.values():  # the caller stopped early: these results are not wanted
                     self._stop_worker(w, kill=True)
 
-    def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker]) -> None:
+    def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker], shared: _Shared) -> None:
         """Queued jobs to the idle workers (started as needed), up to one job per worker."""
         while pending and len(busy) < self.workers:
             job = pending.popleft()
             w = self._idle.pop() if self._idle else self._start_worker()
-            if not self._send(w, job):  # the idle worker had died: a fresh one
+            if not self._send(w, job, shared):  # the idle worker had died: a fresh one
                 self._stop_worker(w, kill=True)
                 w = self._start_worker()
-                self._send(w, job)
+                self._send(w, job, shared)
             busy[w.conn] = w
 
-    def _send(self, w: _Worker, job: Job) -> bool:
+    def _send(self, w: _Worker, job: Job, shared: _Shared) -> bool:
         try:
-            _send_job(w.conn, job.fn, job.args)
+            _send_job(w.conn, job.fn, job.args, shared.for_worker(w))
         except (BrokenPipeError, OSError):
             return False
         w.job, w.started = job, time.monotonic()

@@ -398,7 +398,7 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
 
     t0 = time.perf_counter()
     try:
-        for (v, vid, started, filename, source, reused_from), out in _run(jobs()):
+        for (v, vid, started, filename, source, reused_from), out in _run(jobs(), shared=(campaign,)):
             if out.status == "ok":
                 record, tb = out.value
                 if tb:
@@ -432,11 +432,12 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
         add_time(step, time.perf_counter() - t0)
 
 
-def _run(jobs: Iterator[Job]) -> Iterator[tuple[tuple, Outcome]]:
+def _run(jobs: Iterator[Job], shared: tuple = ()) -> Iterator[tuple[tuple, Outcome]]:
     """Run the jobs in the extraction workers (completion order), or here one by one when isolation is
-    off or this process may not start processes (a daemonic one: a Dask worker is the worker itself)."""
+    off or this process may not start processes (a daemonic one: a Dask worker is the worker itself).
+    ``shared``: what every job carries (the campaign), sent to each worker once."""
     if isolation_enabled() and not mp.current_process().daemon:
-        yield from shared_extractor().run(jobs)
+        yield from shared_extractor().run(jobs, shared=shared)
         return
     for job in jobs:
         if job.fn is None:

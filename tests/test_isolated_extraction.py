@@ -131,3 +131,41 @@ def test_a_document_travels_to_the_worker_out_of_band():
     assert (out["crc"].status, out["crc"].value) == ("ok", zlib.crc32(big, 7))
     assert out["type"].value is bytes
     assert out["small"].value == zlib.crc32(b"abc")
+
+
+def test_shared_arguments_are_sent_to_a_worker_once():
+    """``run(..., shared=[campaign])``: the first job a worker gets carries the object, later ones only
+    its token; the worker reads every job with its one copy."""
+    import multiprocessing as mp
+
+    from formintake.extractors.isolated import _recv_job, _send_job, _Shared, _Worker
+
+    big = list(range(20_000))
+    here, there = mp.Pipe()
+    w = _Worker(proc=None, conn=here)
+    shared = _Shared([big])
+    got = []
+    for i in range(3):
+        _send_job(here, sum, (big, i), shared.for_worker(w))
+        got.append(_recv_job(there))  # this process plays the worker
+    (fn, (first, _)), (_, (second, _)), (_, (third, n)) = got
+    assert fn is sum and first == big and first is not big and n == 2
+    assert second is first and third is first  # one copy, not one per job
+    fresh = _Worker(proc=None, conn=here)  # a replacement worker starts without it
+    _send_job(here, sum, (big, 0), shared.for_worker(fresh))
+    assert _recv_job(there)[1][0] == big and fresh.shared == w.shared
+
+
+def test_shared_arguments_through_the_pool_and_a_crash():
+    import os
+
+    from formintake.extractors.isolated import Job
+
+    with IsolatedExtractor(workers=2) as ex:
+        for k in (1, 2):  # a second run with another object: never the first run's copy
+            data = [k] * 1000
+            jobs = [Job(i, sum, (data, i), timeout_s=30) for i in range(8)]
+            jobs.insert(3, Job("crash", os._exit, (3,), timeout_s=30))  # its worker dies (twice)
+            out = dict(ex.run(jobs, window=4, shared=[data]))
+            assert out.pop("crash").status == "crashed"
+            assert {t: o.value for t, o in out.items()} == {i: 1000 * k + i for i in range(8)}
