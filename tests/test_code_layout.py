@@ -192,3 +192,39 @@ def test_readme_table_names_what_is_in_the_tree():
         if path not in named and not any(d.is_dir() and d in path.parents for d in named):
             missing.append(str(path.relative_to(ROOT)))
     assert missing == [], f"README's table does not name {missing}"
+
+
+def all_imports(name: str) -> set[str]:
+    """The package modules ``name`` imports anywhere (module level, in functions, under TYPE_CHECKING)."""
+    out = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text("utf-8"))):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                t = _target(name, node, alias)
+                if t and t != name:
+                    out.add(t)
+    return out
+
+
+# what the lower layers never import (issue 11: "storage and extractors know nothing of the pipeline; the
+# finding catalogue is core data next to models and fields")
+RUN = ("formintake.validators", "formintake.pipeline", "formintake.steps", "formintake.flows", "formintake.reports",
+       "formintake.cli", "formintake.terminal", "formintake.demo", "formintake.watch")
+LAYERS = {
+    "formintake.storage": RUN + ("formintake.extractors",),
+    "formintake.extractors": RUN,
+    # the core: the model, the catalogues, the campaign, text helpers
+    **{f"formintake.{m}": RUN + ("formintake.extractors", "formintake.storage")
+       for m in ("models", "fields", "findings", "text", "config", "settings", "identity", "status", "keys", "clock")},
+}
+
+
+def test_dependencies_point_one_way():
+    assert "formintake.validators.registry" in all_imports("formintake.pipeline")  # the check sees imports
+    assert "formintake.extractors.ocr" in all_imports("formintake.extractors.pages")  # … and function-local ones
+    wrong = []
+    for name in MODULES:
+        for layer, forbidden in LAYERS.items():
+            if name == layer or name.startswith(layer + "."):
+                wrong += [(name, t) for t in sorted(all_imports(name)) if t.startswith(forbidden)]
+    assert wrong == []
