@@ -11,8 +11,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-dir"]
-# the demo extra's sample generator: reportlab, Pillow and cv2 are optional there and imported where used
-NOT_CHECKED = ("formintake.samples",)
 
 
 def modules() -> dict[str, Path]:
@@ -138,8 +136,6 @@ def function_local_imports() -> list[tuple[str, int, str]]:
     line, or on a line of the block of imports it belongs to."""
     found = []
     for name, path in MODULES.items():
-        if name.startswith(NOT_CHECKED):
-            continue
         lines = path.read_text("utf-8").splitlines()
         for fn in ast.walk(ast.parse("\n".join(lines))):
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):

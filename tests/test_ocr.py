@@ -15,7 +15,8 @@ import pytest
 from formintake import extractors
 from formintake.extractors.isolated import IsolatedExtractor
 from formintake.samples import RenderStyle, base_values, render_pdf, truth_of
-from formintake.samples.scan import ScanStyle, build_scan_sample, checkbox_states, mixed_pdf, scan_pdf
+from formintake.samples.sample import build_scan_sample
+from formintake.samples.scan import ScanStyle, checkbox_states, mixed_pdf, scan_pdf
 
 def codes(form):
     return sorted(f.code for f in form.intake_findings)

@@ -20,9 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from formintake.fields import BY_KEY
 from formintake.samples.defects import DEFECT_CODES, apply_defect, defect_samples, make_defect
-from formintake.samples.render import pick_style
-from formintake.samples.sample import Sample, build_sample
+from formintake.samples.render import RenderStyle, pick_style, render_pdf
+from formintake.samples.sample import Sample, build_sample, build_scan_sample
+from formintake.samples.scan import ScanStyle, mixed_pdf, scan_pdf
 from formintake.samples.values import PLAN_CITY_DEPARTMENTS, base_values, truth_of
 
 CMCC = "中国移动通信集团有限公司"
@@ -133,11 +135,40 @@ def main_samples(outdir: str, kind: str = "demo") -> list[Path]:
     """CLI hook for ``formintake samples OUTDIR [--defects | --scans]``: ``kind`` is ``demo``, ``defects``
     or ``scans``."""
     if kind == "scans":
-        from formintake.samples.scan import scan_batch
-
         return write_samples(outdir, scan_batch())
     if kind == "demo":
         return write_samples(outdir, demo_batch())
     if kind == "defects":
         return write_samples(outdir, defect_samples())
     raise ValueError(f"unknown sample kind {kind!r} (demo, defects or scans)")
+
+
+def scan_batch(seed: int = 0) -> list:
+    """``formintake samples OUT --scans``: scanned uploads of generated forms, each with its truth.
+
+    A stamped colour scan at 200 dpi (boxed ■ ticks); a grayscale one at 150 dpi; a 300 dpi colour scan
+    with page 2 fed upside down and the 申报单位承诺 seal left out (STAMP_MISSING); a born-digital PDF
+    whose signature page is a stamped scan; the cover photographed as JPEG (sealed) and as PNG (no seal)."""
+    out = []
+    plans = (
+        ("platform", RenderStyle(tick="■"), ScanStyle(dpi=200, skew=1.5), "pdf", None),
+        ("experience_center", RenderStyle(table_columns=4), ScanStyle(dpi=150, grayscale=True, jpeg_quality=60), "pdf",
+         None),
+        ("platform", RenderStyle(), ScanStyle(dpi=300, upside_down=(2,), seals=("cover", "opinion")), "pdf",
+         "STAMP_MISSING"),
+        ("experience_center", RenderStyle(tick="☒"), ScanStyle(dpi=200, seals=("cover",)), "jpeg", None),
+        ("platform", RenderStyle(), ScanStyle(dpi=150, seals=(), dark_edge=True), "png", "STAMP_MISSING"),
+    )
+    for i, (direction, style, scan, fmt, defect) in enumerate(plans):
+        v = base_values(direction, seed * 100 + 40 + i)
+        s = build_scan_sample(v, style, scan, seed=seed * 100 + i, fmt=fmt, defect=defect,
+                              also=("FILE_OCR_USED",))
+        if fmt != "pdf":  # a photo of the cover: only the cover's fields are on it
+            s = replace(s, truth={k: x for k, x in s.truth.items() if BY_KEY[k].section == "cover"})
+        out.append(s)
+    v = base_values("experience_center", seed * 100 + 49)
+    pdf = render_pdf(v, RenderStyle())
+    s = build_scan_sample(v, RenderStyle(), seed=seed * 100 + 9, also=("FILE_OCR_USED",))
+    data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200), seed * 100 + 9), (3,))
+    out.append(replace(s, name=s.name.replace("盖章扫描件", "签章页扫描"), data=data, truth=truth_of(v)))
+    return out

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from formintake.fields import BY_KEY
-from formintake.samples.render import RenderStyle, build_pdf_story, pick_style, render_docx, render_pdf
+from formintake.samples.render import (CJK_FONT, RenderStyle, build_pdf_story, pick_style, register_fonts, render_docx,
+                                       render_pdf)
 from formintake.samples.sample import Sample, build_sample, file_stem
 from formintake.samples.values import (
     COMPANY_SUFFIXES,
@@ -245,14 +246,14 @@ def make_zip_bomb(docx: bytes, unpacked: int = ZIP_BOMB_BYTES) -> bytes:
 
 
 def _noise_image(seed: int, w: int, h: int):
-    from PIL import Image
+    from PIL import Image  # deferred: loaded only when a sample of this kind is drawn
 
     rng = random.Random(seed)
     return Image.frombytes("RGB", (w, h), rng.randbytes(w * h * 3))
 
 
 def render_padded_pdf(v: dict[str, Any], style: RenderStyle, seed: int) -> bytes:
-    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.pagesizes import A4  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.platypus import Image, SimpleDocTemplate
 
     buf = io.BytesIO()
@@ -266,7 +267,7 @@ def render_padded_pdf(v: dict[str, Any], style: RenderStyle, seed: int) -> bytes
 
 def make_gif(seed: int) -> bytes:
     """A scan saved as GIF: an image format the intake does not read."""
-    from PIL import Image
+    from PIL import Image  # deferred: loaded only when a sample of this kind is drawn
 
     out = io.BytesIO()
     Image.open(io.BytesIO(make_png(seed))).save(out, "GIF")
@@ -274,7 +275,7 @@ def make_gif(seed: int) -> bytes:
 
 
 def make_png(seed: int) -> bytes:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # deferred: loaded only when a sample of this kind is drawn
 
     img = Image.new("L", (620, 877), 255)
     draw = ImageDraw.Draw(img)
@@ -293,7 +294,7 @@ def make_png(seed: int) -> bytes:
 
 def make_xlsx(v: dict[str, Any]) -> bytes:
     """An applicant's summary sheet uploaded instead of the form."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # deferred: loaded only when a sample of this kind is drawn
 
     wb = Workbook()
     ws = wb.active
@@ -307,7 +308,7 @@ def make_xlsx(v: dict[str, Any]) -> bytes:
 
 def make_scan_pdf(seed: int) -> bytes:
     """A 'scanned' application: one page with an image and ruled lines, no text layer."""
-    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.pagesizes import A4  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
@@ -333,7 +334,7 @@ OTHER_DOC = [
 
 
 def make_other_docx() -> bytes:
-    from docx import Document
+    from docx import Document  # deferred: loaded only when a sample of this kind is drawn
 
     doc = Document()
     for kind, text in OTHER_DOC:
@@ -351,12 +352,10 @@ def make_other_docx() -> bytes:
 
 
 def make_other_pdf() -> bytes:
-    from reportlab.lib import colors
+    from reportlab.lib import colors  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
-
-    from formintake.samples.render import CJK_FONT, register_fonts
 
     register_fonts()
     st = ParagraphStyle("p", fontName=CJK_FONT, fontSize=11, leading=18, wordWrap="CJK")

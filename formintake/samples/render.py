@@ -459,7 +459,7 @@ W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 
 def _add_sdt_checkbox(paragraph, checked: bool) -> None:
     """A Word 2010 checkbox content control (w14:checkbox) showing ☒ / ☐."""
-    from docx.oxml import parse_xml
+    from docx.oxml import parse_xml  # deferred: loaded only when a sample of this kind is drawn
 
     glyph = "☒" if checked else "☐"
     xml = (
@@ -496,7 +496,7 @@ def _fill_paragraph(paragraph, items: list[Item], style: RenderStyle, bold: bool
 
 
 def render_docx(values: dict[str, Any], style: RenderStyle | None = None) -> bytes:
-    from docx import Document
+    from docx import Document  # deferred: loaded only when a sample of this kind is drawn
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
     from docx.shared import Pt
@@ -559,7 +559,7 @@ def register_fonts() -> str | None:
     """Register the CID font and (when present) DejaVu Sans for tick glyphs; return the tick font name."""
     global _fonts_ready, PDF_TICK_FONT
     if not _fonts_ready:
-        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase import pdfmetrics  # deferred: loaded only when a sample of this kind is drawn
         from reportlab.pdfbase.cidfonts import UnicodeCIDFont
         from reportlab.pdfbase.ttfonts import TTFont
 
@@ -602,7 +602,7 @@ def _pdf_style(style: RenderStyle) -> RenderStyle:
 
 
 def build_pdf_story(values: dict[str, Any], style: RenderStyle) -> list:
-    from reportlab.lib import colors
+    from reportlab.lib import colors  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.lib.enums import TA_CENTER
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
@@ -657,14 +657,14 @@ def build_pdf_story(values: dict[str, Any], style: RenderStyle) -> list:
 
 
 def render_pdf(values: dict[str, Any], style: RenderStyle | None = None, *, encrypt_password: str | None = None) -> bytes:
-    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.pagesizes import A4  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.platypus import SimpleDocTemplate
 
     style = style or RenderStyle()
     buf = io.BytesIO()
     kwargs: dict[str, Any] = {}
     if encrypt_password:
-        from reportlab.lib.pdfencrypt import StandardEncryption
+        from reportlab.lib.pdfencrypt import StandardEncryption  # deferred: loaded only when a sample of this kind is drawn
 
         kwargs["encrypt"] = StandardEncryption(encrypt_password, ownerPassword=encrypt_password + "-owner")
     doc = SimpleDocTemplate(

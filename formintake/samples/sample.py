@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from formintake.models import DIRECTION_ZH
 from formintake.samples.render import RenderStyle, render_docx, render_pdf
+from formintake.samples.scan import ScanStyle, jpeg_bytes, mixed_pdf, scan_images, scan_pdf, scan_values_style
 from formintake.samples.values import Raw, recommender_path_for, truth_of
+from formintake.samples.wordml import render_wordml
 
 
 @dataclass
@@ -39,7 +42,7 @@ def file_stem(values: dict[str, Any]) -> str:
 
 
 def pdf_pages(pdf: bytes) -> int:
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # deferred, like every imaging library of the samples: only when one is drawn
 
     doc = pdfium.PdfDocument(pdf)
     try:
@@ -66,12 +69,8 @@ def build_sample(
     seals and scanned: its last page, with the 申报单位承诺 and 推荐单位意见, is an image, :mod:`formintake.samples.scan`)."""
     style = style or RenderStyle()
     if fmt == "wordml":
-        from formintake.samples.wordml import render_wordml
-
         data, fmt = render_wordml(values, style), "docx"
     elif fmt == "scan":  # the signature page printed, signed, stamped and scanned back into the PDF
-        from formintake.samples.scan import ScanStyle, mixed_pdf, scan_pdf, scan_values_style
-
         style = scan_values_style(style)
         pdf = render_pdf(values, style)
         last = pdf_pages(pdf)
@@ -93,3 +92,29 @@ def build_sample(
         also=also,
         values=values,
     )
+
+
+def build_scan_sample(values: dict[str, Any], style=None, scan: ScanStyle | None = None, *, seed: int = 0,
+                      fmt: str = "pdf", recommender_path: str | None = None, defect: str | None = None,
+                      also: tuple[str, ...] = ()):
+    """A scanned upload of the form ``values`` renders to: an image-only PDF (``fmt="pdf"``) or, for
+    ``jpeg`` / ``png``, the first page as a photo-like image. The truth is the clean form's."""
+    style = scan_values_style(style or RenderStyle())
+    scan = scan or ScanStyle()
+    pdf = render_pdf(values, style)
+    if fmt == "pdf":
+        data = scan_pdf(pdf, scan, seed)
+    else:
+        img = scan_images(pdf, scan, seed)[0]
+        if fmt == "png":
+            buf = io.BytesIO()
+            img.save(buf, "PNG", dpi=(scan.dpi, scan.dpi))
+            data = buf.getvalue()
+        else:
+            data = jpeg_bytes(img, scan)
+    rec = values.get("recommender")
+    path = recommender_path or (recommender_path_for(rec) if isinstance(rec, str) and rec else "未分类")
+    ext = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}[fmt]
+    return Sample(name=f"{file_stem(values)}-盖章扫描件.{ext}", recommender_path=path, fmt=fmt,
+                  direction=values.get("direction"), truth=truth_of(values), defect=defect, data=data,
+                  style=style, also=also, values=values)

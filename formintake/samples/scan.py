@@ -19,6 +19,8 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
+from formintake.fields import BY_KEY
+
 SEAL_BLOCKS = ("cover", "commitment", "opinion")
 SCAN_TICKS = ("☑", "■", "☒", "delete")  # boxed ticks (read from the pixels) or unchosen options deleted
 
@@ -46,7 +48,7 @@ def pick_scan_style(rng: random.Random) -> ScanStyle:
 
 def seal_spots(pdf: bytes) -> list[tuple[int, str, float, float]]:
     """(page 1-based, block, x pt, y pt from the top) of each 盖章 mark in a born-digital PDF."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # deferred: loaded only when a sample of this kind is drawn
 
     out = []
     doc = pdfium.PdfDocument(pdf)
@@ -78,7 +80,7 @@ def seal_spots(pdf: bytes) -> list[tuple[int, str, float, float]]:
 
 def _draw_seal(img, cx: float, cy: float, dpi: float, rng: random.Random, name: str = "") -> None:
     """A round red seal (ring, star, inner ring) multiplied onto ``img`` (RGB) at pixel (cx, cy)."""
-    from PIL import Image, ImageChops, ImageDraw
+    from PIL import Image, ImageChops, ImageDraw  # deferred: loaded only when a sample of this kind is drawn
 
     r = 0.82 * dpi  # 42 mm across
     size = int(2 * r + 8)
@@ -108,7 +110,7 @@ def _draw_seal(img, cx: float, cy: float, dpi: float, rng: random.Random, name: 
 
 def scan_images(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> list:
     """The pages of ``pdf`` as scanned images (PIL, RGB or L), at ``style.dpi``."""
-    import cv2
+    import cv2  # deferred: loaded only when a sample of this kind is drawn
     import numpy as np
     import pypdfium2 as pdfium
     from PIL import Image
@@ -173,7 +175,7 @@ def jpeg_bytes(img, style: ScanStyle) -> bytes:
 def scan_pdf(pdf: bytes, style: ScanStyle | None = None, seed: int = 0) -> bytes:
     """An image-only PDF: each page one JPEG at the style's dpi and quality, no text layer (the same
     arguments give the same bytes, cached: the demo batch is built many times in one test run)."""
-    from reportlab.lib.utils import ImageReader
+    from reportlab.lib.utils import ImageReader  # deferred: loaded only when a sample of this kind is drawn
     from reportlab.pdfgen import canvas
 
     style = style or ScanStyle()
@@ -198,7 +200,7 @@ def scan_values_style(style) -> Any:
 def mixed_pdf(born_digital: bytes, scanned: bytes, scanned_pages: tuple[int, ...]) -> bytes:
     """``born_digital`` with the pages in ``scanned_pages`` (1-based) taken from ``scanned`` instead:
     an electronic form whose signature page was printed, stamped and scanned."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # deferred: loaded only when a sample of this kind is drawn
 
     src, scan = pdfium.PdfDocument(born_digital), pdfium.PdfDocument(scanned)
     out = pdfium.PdfDocument.new()
@@ -214,78 +216,9 @@ def mixed_pdf(born_digital: bytes, scanned: bytes, scanned_pages: tuple[int, ...
         src.close()
 
 
-def build_scan_sample(values: dict[str, Any], style=None, scan: ScanStyle | None = None, *, seed: int = 0,
-                      fmt: str = "pdf", recommender_path: str | None = None, defect: str | None = None,
-                      also: tuple[str, ...] = ()):
-    """A scanned upload of the form ``values`` renders to: an image-only PDF (``fmt="pdf"``) or, for
-    ``jpeg`` / ``png``, the first page as a photo-like image. The truth is the clean form's."""
-    from formintake.samples.render import RenderStyle, render_pdf
-    from formintake.samples.sample import Sample, file_stem
-    from formintake.samples.values import recommender_path_for, truth_of
-
-    style = scan_values_style(style or RenderStyle())
-    scan = scan or ScanStyle()
-    pdf = render_pdf(values, style)
-    if fmt == "pdf":
-        data = scan_pdf(pdf, scan, seed)
-    else:
-        img = scan_images(pdf, scan, seed)[0]
-        if fmt == "png":
-            buf = io.BytesIO()
-            img.save(buf, "PNG", dpi=(scan.dpi, scan.dpi))
-            data = buf.getvalue()
-        else:
-            data = jpeg_bytes(img, scan)
-    rec = values.get("recommender")
-    path = recommender_path or (recommender_path_for(rec) if isinstance(rec, str) and rec else "未分类")
-    ext = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}[fmt]
-    return Sample(name=f"{file_stem(values)}-盖章扫描件.{ext}", recommender_path=path, fmt=fmt,
-                  direction=values.get("direction"), truth=truth_of(values), defect=defect, data=data,
-                  style=style, also=also, values=values)
-
-
-def scan_batch(seed: int = 0) -> list:
-    """``formintake samples OUT --scans``: scanned uploads of generated forms, each with its truth.
-
-    A stamped colour scan at 200 dpi (boxed ■ ticks); a grayscale one at 150 dpi; a 300 dpi colour scan
-    with page 2 fed upside down and the 申报单位承诺 seal left out (STAMP_MISSING); a born-digital PDF
-    whose signature page is a stamped scan; the cover photographed as JPEG (sealed) and as PNG (no seal)."""
-    from dataclasses import replace as dc_replace
-
-    from formintake.fields import BY_KEY
-    from formintake.samples.render import RenderStyle, render_pdf
-    from formintake.samples.values import base_values, truth_of
-
-    out = []
-    plans = (
-        ("platform", RenderStyle(tick="■"), ScanStyle(dpi=200, skew=1.5), "pdf", None),
-        ("experience_center", RenderStyle(table_columns=4), ScanStyle(dpi=150, grayscale=True, jpeg_quality=60), "pdf",
-         None),
-        ("platform", RenderStyle(), ScanStyle(dpi=300, upside_down=(2,), seals=("cover", "opinion")), "pdf",
-         "STAMP_MISSING"),
-        ("experience_center", RenderStyle(tick="☒"), ScanStyle(dpi=200, seals=("cover",)), "jpeg", None),
-        ("platform", RenderStyle(), ScanStyle(dpi=150, seals=(), dark_edge=True), "png", "STAMP_MISSING"),
-    )
-    for i, (direction, style, scan, fmt, defect) in enumerate(plans):
-        v = base_values(direction, seed * 100 + 40 + i)
-        s = build_scan_sample(v, style, scan, seed=seed * 100 + i, fmt=fmt, defect=defect,
-                              also=("FILE_OCR_USED",))
-        if fmt != "pdf":  # a photo of the cover: only the cover's fields are on it
-            s = dc_replace(s, truth={k: x for k, x in s.truth.items() if BY_KEY[k].section == "cover"})
-        out.append(s)
-    v = base_values("experience_center", seed * 100 + 49)
-    pdf = render_pdf(v, RenderStyle())
-    s = build_scan_sample(v, RenderStyle(), seed=seed * 100 + 9, also=("FILE_OCR_USED",))
-    data = mixed_pdf(pdf, scan_pdf(pdf, ScanStyle(dpi=200), seed * 100 + 9), (3,))
-    out.append(dc_replace(s, name=s.name.replace("盖章扫描件", "签章页扫描"), data=data, truth=truth_of(v)))
-    return out
-
-
 def checkbox_states(form, truth: dict) -> tuple[int, int]:
     """(right, total) over every option of every checkbox field of ``truth``: ticked or not, as on paper
     (the measure of bench/ocr.py and tests/test_ocr.py)."""
-    from formintake.fields import BY_KEY
-
     right = total = 0
     for k, v in truth.items():
         spec = BY_KEY[k]

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from formintake.fields import BY_KEY, FIELDS
+from formintake.fields import BY_KEY, FIELDS, required_for
 
 NOTICE_DATE = dt.date(2023, 7, 26)
 DEADLINE = dt.date(2023, 9, 8)
@@ -476,8 +476,6 @@ def truth_of(values: dict[str, Any]) -> dict[str, Any]:
 
 def check_values(values: dict[str, Any]) -> list[str]:
     """Problems that would make ``values`` an invalid application (empty for every base_values result)."""
-    from formintake.fields import required_for
-
     problems: list[str] = []
     d = values.get("direction")
     for f in required_for(d):
