@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import io
 import itertools
+import logging
 import multiprocessing as mp
 import os
 import pickle
@@ -43,6 +44,8 @@ from formintake.extractors.pages import ocr_page
 from formintake.findings import make_finding
 from formintake.models import Evidence, ExtractedForm
 from formintake.settings import load_settings
+
+log = logging.getLogger("formintake")
 
 _GRACE_S = 2.0  # on top of the document limit: worker start and result transfer
 _in_worker = False  # set in a pool worker process: work may come back as a Split
@@ -443,6 +446,23 @@ class IsolatedExtractor:
         form = form_of(out, filename, timeout_s)
         form.extract_ms = round((time.monotonic() - started) * 1000, 2)
         return form
+
+    def warm_up(self) -> threading.Thread:
+        """Start every worker now, in a background thread: a fresh process spends ~1 s starting the fork
+        server and its workers, which a caller that knows documents are coming (the plan, before it has
+        parsed the versions index) can overlap with its own work. ``run`` waits for it (the lock)."""
+
+        def start() -> None:
+            with self._lock:
+                try:
+                    while len(self._idle) < self.workers:
+                        self._idle.append(self._start_worker())
+                except Exception:  # noqa: BLE001 - run() starts what is missing itself
+                    log.warning("starting the extraction workers ahead failed", exc_info=True)
+
+        t = threading.Thread(target=start, name="formintake-warm-up", daemon=True)
+        t.start()
+        return t
 
     def close(self) -> None:
         with self._lock:

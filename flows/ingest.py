@@ -79,12 +79,14 @@ def _run_name() -> str:
 
 
 @task(name="list uploads", cache_policy=NO_CACHE)
-def plan_uploads(campaign_id: str, full: bool, versions: list[ObjectVersion] | None = None) -> pipeline.Plan:
+def plan_uploads(campaign_id: str, full: bool, versions: list[ObjectVersion] | None = None,
+                 warm_pool: bool = True) -> pipeline.Plan:
     """Decide what must be extracted among every object version of the campaign (``versions``: the
-    listing the flow made, else listed here)."""
+    listing the flow made, else listed here; ``warm_pool``: extraction runs in this process's pool)."""
     _, uploads, results = _stores()
     camp = load_campaign(campaign_id)
-    plan = pipeline.plan_run(uploads, results, camp, uploads_prefix=f"{campaign_id}/", full=full, versions=versions)
+    plan = pipeline.plan_run(uploads, results, camp, uploads_prefix=f"{campaign_id}/", full=full, versions=versions,
+                             warm_pool=warm_pool)
     log = get_run_logger()
     log.info("%d object versions under %s/: %d to extract (%s), %d unchanged since an earlier run (reused)",
              len(plan.versions), campaign_id, len(plan.new), "full re-run" if full else "new or changed", len(plan.known))
@@ -248,11 +250,12 @@ def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None 
                      len(inputs.versions))
             _publish_unchanged_artifacts(result, campaign)
         else:
-            plan = plan_uploads(campaign, full, quote(inputs.versions))
+            dask = dask_address or config_dask_address()
+            plan = plan_uploads(campaign, full, quote(inputs.versions), warm_pool=not dask)
             docs = dict(plan.known)
             total = len(plan.new)
             t0 = time.perf_counter()
-            for doc in _extract_all(plan, campaign, run_id, full, dask_address or config_dask_address()):
+            for doc in _extract_all(plan, campaign, run_id, full, dask):
                 docs[doc.vid] = doc
             timing.add("extract", time.perf_counter() - t0)  # wall time of every batch (local pool or Dask)
             result = finish(quote(plan), quote(docs), run_id, total, started, started_at, inputs.fingerprint)

@@ -17,9 +17,15 @@ Normalised value types (``FieldValue.value``), by the field's type in forms.md:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import base64
+import json
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+import orjson
+from pydantic import BaseModel, Field, TypeAdapter
+from pydantic_core import core_schema
 
 Severity = Literal["error", "warning", "info"]
 Direction = Literal["platform", "experience_center"]
@@ -166,6 +172,118 @@ class SourceInfo(BaseModel):
     recommender_path: str | None = None  # the <recommender> segment of the key
 
 
+class Packed(Mapping):
+    """A record's per-field detail (``evidence``, ``raw``, ``field_states``: ~50 entries each) held as
+    zlib-compressed JSON, read like a dict. A thousand records' evidence as objects is ~45 MB; packed,
+    the detail of a record is ~2.5 KB. Every read decodes it: rules and reports read little of it (a
+    batch rule the evidence of one field of the records it flags), the record writer all of it once.
+
+    Immutable (copies share it). Serialised as the plain dict it packs, so a record's JSON is the same
+    as before; with the context ``{"packed": True}`` as base64 text (the versions index keeps it packed).
+    """
+
+    __slots__ = ("blob", "kind")
+
+    def __init__(self, blob: bytes, kind: str) -> None:
+        self.blob, self.kind = blob, kind
+
+    @classmethod
+    def of(cls, kind: str, value: Mapping) -> Packed:
+        adapter = _PACKED_TYPES[kind]
+        checked = adapter.validate_python(value)
+        try:
+            text = adapter.dump_json(checked)
+        except ValueError:  # a lone surrogate in a text: kept as written (as the record writer does)
+            text = json.dumps(adapter.dump_python(checked, mode="json"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return cls(zlib.compress(text, 1), kind)
+
+    def json(self) -> bytes:
+        return zlib.decompress(self.blob)
+
+    def plain(self) -> dict[str, Any]:
+        """The packed dict as JSON values (what a record's JSON holds)."""
+        text = self.json()
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text.decode("utf-8", "surrogatepass"))
+
+    def unpack(self) -> dict[str, Any]:
+        try:
+            return _PACKED_TYPES[self.kind].validate_json(self.json())
+        except ValueError:
+            return _PACKED_TYPES[self.kind].validate_python(self.plain())
+
+    # Mapping: one decode per call (not one per key)
+    def __getitem__(self, key: str) -> Any:
+        return self.unpack()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.unpack().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.unpack())
+
+    def __len__(self) -> int:
+        return len(self.unpack())
+
+    def items(self):
+        return self.unpack().items()
+
+    def keys(self):
+        return self.unpack().keys()
+
+    def values(self):
+        return self.unpack().values()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Packed):
+            return self.kind == other.kind and (self.blob == other.blob or self.plain() == other.plain())
+        return isinstance(other, Mapping) and self.unpack() == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]  # like a dict
+
+    def __repr__(self) -> str:
+        return f"Packed({self.unpack()!r})"
+
+    def __copy__(self) -> Packed:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Packed:
+        return self
+
+    def __reduce__(self):
+        return Packed, (self.blob, self.kind)
+
+
+class _PackedAs:
+    """``Annotated[Packed, _PackedAs(kind)]``: validated from a dict (packed at once), a Packed, or the
+    versions index's base64 text; serialised as described in :class:`Packed`."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        kind = self.kind
+
+        def validate(value: Any) -> Packed:
+            if isinstance(value, Packed):
+                return value
+            if isinstance(value, str):
+                return Packed(base64.b64decode(value), kind)
+            return Packed.of(kind, value)
+
+        def serialize(value: Packed, info: core_schema.SerializationInfo) -> Any:
+            if info.mode == "json":
+                if info.context and info.context.get("packed"):
+                    return base64.b64encode(value.blob).decode("ascii")
+                return value.plain()
+            return _PACKED_TYPES[kind].dump_python(value.unpack())
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(serialize, info_arg=True))
+
+
 class Record(BaseModel):
     application_id: str
     campaign: str
@@ -174,9 +292,10 @@ class Record(BaseModel):
     recommender_path: str | None = None  # what the upload was filed under
     recommender_unit: str | None = None  # canonical unit, from validators.recommenders
     fields: dict[str, Any] = Field(default_factory=dict)
-    field_states: dict[str, FieldState] = Field(default_factory=dict)
-    raw: dict[str, str | None] = Field(default_factory=dict)
-    evidence: dict[str, Evidence | None] = Field(default_factory=dict)
+    # per field, packed (class Packed): read like dicts
+    field_states: Annotated[Packed, _PackedAs("field_states")] = Field(default_factory=lambda: Packed.of("field_states", {}))
+    raw: Annotated[Packed, _PackedAs("raw")] = Field(default_factory=lambda: Packed.of("raw", {}))
+    evidence: Annotated[Packed, _PackedAs("evidence")] = Field(default_factory=lambda: Packed.of("evidence", {}))
     findings: list[Finding] = Field(default_factory=list)
     resolved_findings: list[Finding] = Field(default_factory=list)  # fixed since the previous run
     source: SourceInfo
@@ -191,3 +310,10 @@ class Record(BaseModel):
 
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning" and not f.waived]
+
+
+_PACKED_TYPES: dict[str, TypeAdapter] = {
+    "field_states": TypeAdapter(dict[str, FieldState]),
+    "raw": TypeAdapter(dict[str, str | None]),
+    "evidence": TypeAdapter(dict[str, Evidence | None]),
+}

@@ -111,3 +111,60 @@ def test_changed_waivers_campaign_or_full_make_a_real_run(tmp_path, campaign):
     assert pipeline.run_campaign(uploads, results, other, uploads_prefix="").same_as is not None
     full = pipeline.run_campaign(uploads, results, other, uploads_prefix="", full=True)
     assert full.same_as is None and full.processed == 4
+
+
+def test_versions_in_memory_are_compact(tmp_path, campaign):
+    """What the flow holds per version (a version document as the plan reads it from the versions index)
+    stays small: a record's per-field evidence, raw text and states are packed (models.Packed), not ~150
+    pydantic objects. Measured 12 KB a version with them packed, 62 KB as plain models."""
+    import gc
+    import tracemalloc
+
+    import orjson
+
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")  # three docx forms and a PDF
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    index = orjson.loads((tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_index).read_bytes())
+    assert len(index) == 4
+    # 400 versions: the four documents under other version ids (each parsed into objects of its own)
+    many = orjson.dumps({f"{vid}-{i}": {**doc, "vid": f"{vid}-{i}"} for i in range(100) for vid, doc in index.items()})
+    # the versions index keeps the detail packed: far smaller than the documents as stored one by one
+    one_by_one = sum(len(p.read_bytes()) for p in (tmp_path / "out" / "state" / campaign.id / "versions").iterdir())
+    assert len(orjson.dumps(index)) < 0.75 * one_by_one
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        docs = pipeline.read_versions_index(many)
+        gc.collect()
+        resident = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(docs) == 400
+    assert resident / 400 < 25_000, f"{resident / 400:.0f} bytes resident per version"
+    # still read like the records they are
+    doc = next(iter(docs.values()))
+    assert doc.record.evidence.get("project_name") is not None and doc.record.field_states["project_name"] == "ok"
+    assert doc == pipeline.VersionDoc.model_validate_json(
+        (tmp_path / "out" / pipeline.ResultKeys(campaign.id).version_record(doc.vid.split("-")[0])).read_bytes()
+    ).model_copy(update={"vid": doc.vid})
+
+
+def test_the_extraction_pool_starts_while_planning_only_when_something_is_new(tmp_path, campaign):
+    from formintake.extractors.isolated import shared_extractor
+
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    pool = shared_extractor()
+    pool.close()
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)  # nothing new
+    assert plan.new == []
+    list(pool.run([]))  # waits for a warm-up, had there been one
+    assert pool.worker_pids() == []
+
+    s = build_sample(base_values("platform", 99, province="江苏省"), fmt="docx")
+    (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.new) == 1
+    list(pool.run([]))
+    assert len(pool.worker_pids()) == pool.workers  # started by the plan, before anything was sent
