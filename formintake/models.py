@@ -273,7 +273,9 @@ class _PackedAs:
                 return Packed(base64.b64decode(value), kind)
             return Packed.of(kind, value)
 
-        def serialize(value: Packed, info: core_schema.SerializationInfo) -> Any:
+        def serialize(value: Packed | Mapping, info: core_schema.SerializationInfo) -> Any:
+            if not isinstance(value, Packed):  # a dict set without validation (model_copy(update=...))
+                value = Packed.of(kind, value)
             if info.mode == "json":
                 if info.context and info.context.get("packed"):
                     return base64.b64encode(value.blob).decode("ascii")

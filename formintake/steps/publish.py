@@ -7,6 +7,7 @@ Order matters to a reader of the results store: records and the run's own report
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from typing import Any
 
@@ -43,23 +44,18 @@ def durable_record(r: Record) -> Record:
                                 "resolved_findings": []})
 
 
-# a record's parts as extracted: most of its size (~50 Evidence models), hashed as plain data by orjson
-# rather than walked by pydantic (see record_digest)
-_EXTRACTED = {"fields", "field_states", "raw", "evidence"}
 INDEX_FORMAT = 2  # records-index.json: {"format", "files": {key: digest}, "jsonl": [digest per line]}
 
 
 def record_digest(r: Record) -> str:
     """What a durable record *is*, without serialising it as the store does (~20 µs, not ~400 µs): sha256
-    of the code, the record without its extracted parts (pydantic's JSON: findings, status, source …)
-    and those parts as plain data (values, states, raw text, every evidence's attributes). Equal digests
-    mean equal records, so the bytes written for it before still stand."""
+    of the code, the record as pydantic's JSON (findings, status, source …; its per-field states, raw text
+    and evidence in their packed form) and its field values as plain data. Equal digests mean equal
+    records, so the bytes written for it before still stand."""
     code = code_digest().encode()
-    try:
-        light = r.__pydantic_serializer__.to_json(r, exclude=_EXTRACTED)
-        extracted = orjson.dumps([r.fields, r.field_states, r.raw,
-                                  {k: e if e is None else e.__dict__ for k, e in r.evidence.items()}],
-                                 option=orjson.OPT_NON_STR_KEYS)
+    try:  # field_states, raw and evidence as held (models.Packed: their compressed JSON, not unpacked)
+        light = r.__pydantic_serializer__.to_json(r, exclude={"fields"}, context={"packed": True})
+        extracted = orjson.dumps(r.fields, option=orjson.OPT_NON_STR_KEYS)
     except Exception:  # text either refuses (a lone surrogate, a huge int): the stored form instead
         return hashlib.sha256(code + b"\0" + dumps(r.model_dump(mode="json"))).hexdigest()
     return hashlib.sha256(code + b"\1" + light + b"\0" + extracted).hexdigest()
@@ -113,27 +109,32 @@ def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record])
     present = set(results.list_keys(keys.records_file(""))) if prev_files else set()  # one listing, no HEAD each
     files: dict[str, str] = {}
     digests = [record_digest(r) for r in durable]
-    changed = []
+    changed: set[str] = set()
     for r, digest in zip(durable, digests):
         key = keys.record(r.application_id)
         files[key] = digest
         if prev_files.get(key) != digest or key not in present:
-            changed.append(r)
+            changed.add(key)
     tables = {name: keys.records_file(name) for name in ("applications.jsonl", "applications.csv", "applications.xlsx")}
     unchanged_tables = (digests == prev_lines and not changed
                         and all(k in prev_files and k in present for k in tables.values()))
-    dumped = {}
-    for r in changed:
-        dumped[r.application_id] = d = r.model_dump(mode="json")
-        results.put(keys.record(r.application_id), dumps(d), JSON)
     if unchanged_tables:
         files.update({k: prev_files[k] for k in tables.values()})
     else:
+        # one pass: a changed record is serialised once, for its file and its line; applications.jsonl is
+        # written into one buffer as it goes (memory at 10,000 records: ~130 MB of lines, held once)
         reusable = _previous_lines(results, tables["applications.jsonl"], prev_files, prev_lines)
-        jsonl = b"".join(
-            reusable[digest] if digest in reusable
-            else reports.jsonl_record(dumped.get(r.application_id) or r.model_dump(mode="json"))
-            for r, digest in zip(durable, digests))
+        out = io.BytesIO()
+        for r, digest in zip(durable, digests):
+            d = None
+            if keys.record(r.application_id) in changed:
+                d = r.model_dump(mode="json")
+                results.put(keys.record(r.application_id), dumps(d), JSON)
+            line = reusable.get(digest)
+            out.write(line if line is not None else reports.jsonl_record(d if d is not None else r.model_dump(mode="json")))
+        del reusable
+        jsonl = out.getvalue()
+        del out
         csv_data, xlsx_data = reports.write_applications_tables(durable)
         for name, data, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
                                   ("applications.csv", csv_data, CSV), ("applications.xlsx", xlsx_data, XLSX)):
@@ -146,9 +147,10 @@ def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record])
         results.put(keys.records_index, dumps(index), JSON)
 
 
-def _previous_lines(results: ObjectStore, key: str, prev_files: dict[str, str], prev_lines: list[str]) -> dict[str, bytes]:
-    """The last applications.jsonl's lines by the digest of their record, when that file is still
-    exactly what the index says was written (else nothing is reused)."""
+def _previous_lines(results: ObjectStore, key: str, prev_files: dict[str, str], prev_lines: list[str]) -> dict[str, memoryview]:
+    """The last applications.jsonl's lines (newline included) by the digest of their record, when that
+    file is still exactly what the index says was written (else nothing is reused). Views into the file
+    as read, not copies of its lines."""
     if not prev_lines or key not in prev_files:
         return {}
     try:
@@ -157,10 +159,14 @@ def _previous_lines(results: ObjectStore, key: str, prev_files: dict[str, str], 
         return {}
     if hashlib.sha256(data).hexdigest() != prev_files[key]:
         return {}
-    lines = data.split(b"\n")[:-1]  # a JSON line holds no raw newline; the file ends with one
-    if len(lines) != len(prev_lines):
-        return {}
-    return {digest: line + b"\n" for digest, line in zip(prev_lines, lines)}
+    view, start, lines = memoryview(data), 0, {}
+    for digest in prev_lines:  # a JSON line holds no raw newline; the file ends with one
+        end = data.find(b"\n", start) + 1
+        if end == 0:
+            return {}
+        lines[digest] = view[start:end]
+        start = end
+    return lines if start == len(data) else {}
 
 
 def append_run(results: ObjectStore, keys: ResultKeys, history: dict[str, Any], run_entry: dict[str, Any]) -> None:
