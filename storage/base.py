@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 # characters XML 1.0 cannot carry: a listing that is not URL-encoded shows each of them as U+FFFD
@@ -74,8 +74,9 @@ class ObjectStore(Protocol):
         """The object's bytes (a given version, else the latest). Raises KeyError when absent, and
         ObjectTooLarge (having read at most ``max_bytes`` + 1 bytes) when it holds more than ``max_bytes``."""
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        """Write (or overwrite) an object."""
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> None:
+        """Write (or overwrite) an object: ``data`` is its bytes, or a binary file positioned at its start
+        (copied from there, never read whole into memory: a table of every record at 10,000 forms)."""
 
     def exists(self, key: str) -> bool: ...
 

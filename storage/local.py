@@ -24,9 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from formintake.storage.base import ObjectTooLarge, ObjectVersion
 
@@ -262,13 +264,16 @@ class LocalStore:
                 raise ObjectTooLarge(key, None, max_bytes)
             return data
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> None:
         p = self._path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:32]}{_TMP_MARK}", dir=p.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                if isinstance(data, (bytes, bytearray, memoryview)):
+                    fh.write(data)
+                else:  # a binary file (base.ObjectStore.put)
+                    shutil.copyfileobj(data, fh, 1 << 20)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)

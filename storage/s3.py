@@ -19,7 +19,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import certifi
 import urllib3
@@ -403,14 +403,22 @@ class S3Store:
                 raise KeyError(key if version_id is None else f"{key} (version {version_id})") from exc
             raise
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str | None:
-        """Write an object; returns the new version id where the bucket keeps versions."""
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> str | None:
+        """Write an object (bytes, or a binary file read from where it stands: base.ObjectStore.put);
+        returns the new version id where the bucket keeps versions."""
         name = self._full(key)
-        data = bytes(data)
-        res = self._retry(
-            lambda: self.client.put_object(self.bucket, name, io.BytesIO(data), len(data), content_type=content_type),
-            f"put {self.bucket}/{name}",
-        )
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            data = bytes(data)
+            start, length, body = 0, len(data), io.BytesIO(data)
+        else:  # streamed by the client (in parts when large)
+            body, start = data, data.tell()
+            length = data.seek(0, io.SEEK_END) - start
+
+        def put():  # every attempt from the start
+            body.seek(start)
+            return self.client.put_object(self.bucket, name, body, length, content_type=content_type)
+
+        res = self._retry(put, f"put {self.bucket}/{name}")
         return getattr(res, "version_id", None) or None
 
     def exists(self, key: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -195,6 +196,22 @@ def test_unversioned_bucket(s3_buckets):
     (v,) = results.list_versions("r/")
     assert v.size == 2 and v.is_latest
     assert results.get(v.key, v.version_id) == b"22"  # whatever id the server reports works with get
+
+
+@pytest.mark.integration
+def test_put_from_a_file(s3_buckets, tmp_path):
+    """A large table is written from a temporary file, not held in memory: the object holds the file's
+    bytes from where it stood (above the client's part size, so in parts)."""
+    _, results = s3_buckets
+    body = os.urandom(1 << 16) * 100  # 6.5 MB: more than one 5 MiB part
+    for store in (results, LocalStore(tmp_path)):
+        with tempfile.TemporaryFile() as fh:
+            fh.write(b"skipped" + body)
+            fh.seek(len(b"skipped"))
+            store.put("records/2023/applications.jsonl", fh, "application/x-ndjson")
+        assert store.get("records/2023/applications.jsonl") == body
+        store.put("records/2023/applications.jsonl", b"bytes as before")
+        assert store.get("records/2023/applications.jsonl") == b"bytes as before"
 
 
 @pytest.mark.integration

@@ -7,8 +7,8 @@ Order matters to a reader of the results store: records and the run's own report
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import tempfile
 from typing import Any
 
 import orjson
@@ -121,27 +121,31 @@ def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record])
     if unchanged_tables:
         files.update({k: prev_files[k] for k in tables.values()})
     else:
-        # one pass: a changed record is serialised once, for its file and its line; applications.jsonl is
-        # written into one buffer as it goes (memory at 10,000 records: ~130 MB of lines, held once)
+        # one pass: a changed record is serialised once, for its file and its line. applications.jsonl
+        # goes to a temporary file as it is made and is written to the store from there (at 10,000
+        # records it is ~130 MB, never held in memory)
         reusable = _previous_lines(results, tables["applications.jsonl"], prev_files, prev_lines)
-        out = io.BytesIO()
-        for r, digest in zip(durable, digests):
-            d = None
-            if keys.record(r.application_id) in changed:
-                d = r.model_dump(mode="json")
-                results.put(keys.record(r.application_id), dumps(d), JSON)
-            line = reusable.get(digest)
-            out.write(line if line is not None else reports.jsonl_record(d if d is not None else r.model_dump(mode="json")))
-        del reusable
-        jsonl = out.getvalue()
-        del out
-        csv_data, xlsx_data = reports.write_applications_tables(durable)
-        for name, data, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
-                                  ("applications.csv", csv_data, CSV), ("applications.xlsx", xlsx_data, XLSX)):
-            key, sha = tables[name], hashlib.sha256(data).hexdigest()
-            files[key] = sha
-            if prev_files.get(key) != sha or key not in present:
-                results.put(key, data, ctype)
+        with tempfile.TemporaryFile() as jsonl:
+            sha = hashlib.sha256()
+            for r, digest in zip(durable, digests):
+                d = None
+                if keys.record(r.application_id) in changed:
+                    d = r.model_dump(mode="json")
+                    results.put(keys.record(r.application_id), dumps(d), JSON)
+                line = reusable.get(digest)
+                if line is None:
+                    line = reports.jsonl_record(d if d is not None else r.model_dump(mode="json"))
+                jsonl.write(line)
+                sha.update(line)
+            del reusable
+            jsonl.seek(0)
+            csv_data, xlsx_data = reports.write_applications_tables(durable)
+            for name, data, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
+                                      ("applications.csv", csv_data, CSV), ("applications.xlsx", xlsx_data, XLSX)):
+                key = tables[name]
+                files[key] = sha.hexdigest() if data is jsonl else hashlib.sha256(data).hexdigest()
+                if prev_files.get(key) != files[key] or key not in present:
+                    results.put(key, data, ctype)
     index = {"format": INDEX_FORMAT, "files": files, "jsonl": digests}
     if index != prev:
         results.put(keys.records_index, dumps(index), JSON)
