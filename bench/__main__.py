@@ -94,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dask", action="store_true", help="--scale: also 1,000 through S3 + flow on a LocalCluster")
     ap.add_argument("--s3-size", type=int, default=1000, help="--scale: uploads for --s3 / --dask (default 1000)")
     ap.add_argument("--floors", action="store_true", help="--scale: raw parser times beside the extractor")
+    ap.add_argument("--report", default="", help="--scale: exceptions.html of N[,N] applications opened in headless "
+                    "Chromium (the 1,000 forms' records copied; e.g. --sizes '' --report 10000)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.scale:
         from bench import scale
 
         args.sizes = [int(x) for x in args.sizes.split(",") if x]
+        args.report = [int(x) for x in args.report.split(",") if x]
         args.out = args.out or HERE / "scale-results.json"
         return scale.main(args, _in_child, _table)
     args.out = args.out or HERE / "results.json"

@@ -10,7 +10,9 @@ folder: first run, re-run with none changed, re-run with one of them changed; pe
 (formintake.timing), peak RSS of that process and of the largest extraction worker.
 ``--s3``: the 1,000 through SeaweedFS on loopback and the Prefect flow on a temporary local server
 (Prefect's share = flow wall time minus the pipeline's own steps). ``--dask``: the same on a
-distributed.LocalCluster (2 workers). ``--floors``: the raw parsers beside the extractor.
+distributed.LocalCluster (2 workers). ``--floors``: the raw parsers beside the extractor. ``--report N``:
+exceptions.html of N applications (the 1,000 forms' records copied, batch rules run) written and opened
+in headless Chromium (open, filter by a unit, next page), without running the pipeline at N.
 """
 
 from __future__ import annotations
@@ -177,9 +179,76 @@ def browser_open(html: Path) -> dict:
                 page.select_option("#filter-unit", units[-1])
                 page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
             filter_ms = (time.perf_counter() - t0) * 1000
+            next_ms = None
+            if page.locator("#pager-top button.next:not([disabled])").count():  # a paginated report
+                t0 = time.perf_counter()
+                page.click("#pager-top button.next")
+                page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+                next_ms = round((time.perf_counter() - t0) * 1000)
         finally:
             browser.close()
-    return {"html_mb": round(html.stat().st_size / 2**20, 1), "open_ms": round(load_ms), "filter_ms": round(filter_ms)}
+    return {"html_mb": round(html.stat().st_size / 2**20, 1), "open_ms": round(load_ms), "filter_ms": round(filter_ms),
+            "next_page_ms": next_ms}
+
+
+def _records_1k() -> list:
+    """The 1,000 forms' current records (a first ``run_campaign`` over the corpus, cached as JSON Lines
+    under .bench-cache/ and made again when they no longer load)."""
+    from formintake import pipeline
+    from formintake.config import load_campaign
+    from formintake.extractors.isolated import shared_extractor
+    from formintake.models import Record
+    from formintake.storage.local import LocalStore
+
+    cached = CACHE / "records-1000.jsonl"
+    if cached.exists():
+        try:
+            return [Record.model_validate_json(line) for line in cached.read_bytes().splitlines() if line.strip()]
+        except ValueError:
+            pass
+    out = Path(tempfile.mkdtemp(prefix="formintake-scale-records-"))
+    try:
+        pipeline.run_campaign(LocalStore(corpus(1000)), LocalStore(out), load_campaign("2023"), uploads_prefix="")
+        shared_extractor().close()
+        data = (out / "records" / "2023" / "applications.jsonl").read_bytes()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    cached.write_bytes(data)
+    return [Record.model_validate_json(line) for line in data.splitlines() if line.strip()]
+
+
+def report_case(n: int) -> dict:
+    """exceptions.html for n applications (the 1,000 forms' records copied under new ids and keys, batch
+    rules run over them as a run would): seconds to write it, its size, and in headless Chromium the
+    time to open it, to filter by one unit and to turn to the next page."""
+    from formintake import reports
+    from formintake.config import load_campaign
+    from formintake.steps.judge import judge
+
+    base = _records_1k()
+    campaign = load_campaign("2023")
+    batch_codes = {"DUPLICATE_APPLICATION", "QUOTA_EXCEEDED", "CITY_EXTRA_QUOTA_EXCEEDED", "PLATFORM_QUOTA_NONE"}
+    records = []
+    for k in range(max(1, n // len(base))):
+        for r in base:
+            records.append(r.model_copy(update={
+                "application_id": f"{r.application_id}-{k:02d}",
+                "findings": [f for f in r.findings if f.code not in batch_codes],
+                "source": r.source.model_copy(update={"key": f"{r.source.key}.c{k:02d}"})}))
+    j = judge(records, campaign, [])
+    inp = reports.ReportInput(campaign=campaign, run_id="bench", generated_at="2026-12-01T00:00:00Z",
+                              records=records, superseded=[], quota_units=j.quota_units, quota_cities=j.quota_cities)
+    t0 = time.perf_counter()
+    data = reports.write_exceptions_html(inp)
+    write_s = time.perf_counter() - t0
+    out = Path(tempfile.mkdtemp(prefix="formintake-scale-html-"))
+    try:
+        html = out / "exceptions.html"
+        html.write_bytes(data)
+        opened = browser_open(html)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"n": len(records), "write_s": round(write_s, 2), **opened}
 
 
 def local_case(n: int) -> dict:
@@ -349,6 +418,14 @@ def floors_case(sample: int = 20) -> dict:
 # --------------------------------------------------------------------------- the table
 
 
+def _ms(x) -> str:
+    return "" if x is None else f"{x} ms"
+
+
+def _load(case: dict) -> str:
+    return "{:.1f}–{:.1f}".format(*case["load"]) if case.get("load") else ""
+
+
 def _fmt_s(x) -> str:
     return "" if x is None else f"{x:.2f}"
 
@@ -367,11 +444,15 @@ def print_tables(results: dict, table) -> None:
     if rows:
         print(table(rows, ["case", "run", "new/reused", "wall s", "flow s", *STEPS, "prefect",
                            "RSS MB", "worker MB", "load"]))
-    html = [[f"{c['n']:,}", f"{c['html']['html_mb']} MB", f"{c['html']['open_ms']} ms", f"{c['html']['filter_ms']} ms"]
+    html = [[f"{c['n']:,} (run)", "", f"{c['html']['html_mb']} MB", f"{c['html']['open_ms']} ms",
+             f"{c['html']['filter_ms']} ms", _ms(c["html"].get("next_page_ms")), _load(c)]
             for c in results.get("local", []) if c.get("html")]
+    html += [[f"{c['n']:,} (copies)", f"{c['write_s']:.2f} s", f"{c.get('html_mb', '?')} MB", _ms(c.get("open_ms")),
+              _ms(c.get("filter_ms")), _ms(c.get("next_page_ms")), _load(c)] for c in results.get("report", [])]
     if html:
         print()
-        print(table(html, ["exceptions.html", "size", "open (load + first frame)", "filter by unit"]))
+        print(table(html, ["exceptions.html", "written in", "size", "open (load + first frame)", "filter by unit",
+                           "next page", "load"]))
     f = results.get("floors")
     if f:
         print()
@@ -436,6 +517,10 @@ def main(args, in_child, table) -> int:
         save()
     for n in args.sizes:
         results["local"].append(case(local_case, n, timeout=3600))
+        save()
+    for n in getattr(args, "report", None) or []:
+        print(f"bench: exceptions.html of {n:,} applications …", file=sys.stderr)
+        results.setdefault("report", []).append(case(report_case, n, timeout=1800))
         save()
     if args.s3:
         results["s3"].append(case(s3_flow_case, args.s3_size, False, timeout=3600))

@@ -62,6 +62,18 @@ def _text(v: Any) -> str | None:
     return t or None
 
 
+def _no_demo_city(campaign: Campaign) -> frozenset[str]:
+    """The folded 示范城市额外推荐 values that mean "none" (folded once per campaign object, not per record)."""
+    values = campaign.recommenders.no_demo_city_values
+    last = _NO_DEMO_CITY.get("last")
+    if last is None or last[0] is not values:  # the list itself: a campaign given another list is asked anew
+        last = _NO_DEMO_CITY["last"] = (values, frozenset(fold(v) for v in values))
+    return last[1]
+
+
+_NO_DEMO_CITY: dict[str, tuple[list[str], frozenset[str]]] = {}
+
+
 def view_of(record: Record, campaign: Campaign) -> View:
     written_text = _text(record.fields.get("recommender"))
     units = recommending(record.recommender_path, written_text, campaign)
@@ -69,7 +81,7 @@ def view_of(record: Record, campaign: Campaign) -> View:
     # the unit stored at extraction (Record.recommender_unit) between the folder's and the form's
     filing = units.folder or resolve_recommender(record.recommender_unit, campaign) or written
     cell = _text(record.fields.get("demo_city"))
-    if cell in {fold(v) for v in campaign.recommenders.no_demo_city_values}:
+    if cell in _no_demo_city(campaign):
         cell = None
     claim, from_cell = None, False
     if record.direction == "experience_center":

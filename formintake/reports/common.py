@@ -307,22 +307,23 @@ def app_sort_key(rec: Record) -> tuple:
 
 def _official_order(campaign: Campaign | None) -> dict[str, int]:
     """Units in the order ministry lists use: provinces (GB order), 计划单列市, 兵团, central enterprises.
-    (Built once per campaign object: sorting 10,000 rows asks for it per row.)"""
+    (Built once for the same lists: sorting 10,000 rows asks for it per row.)"""
     if campaign is None:
         return {}
-    cached = _ORDER_CACHE.get("last")
-    if cached is not None and cached[0] is campaign:
-        return cached[1]
     r = campaign.recommenders
+    lists = (r.provinces, r.plan_cities, r.corps, r.central_enterprises)
+    cached = _ORDER_CACHE.get("last")
+    if cached is not None and all(a is b for a, b in zip(cached[0], lists)):
+        return cached[1]
     names = [*r.provinces, *r.plan_cities.keys(), *r.corps, *r.central_enterprises]
     order: dict[str, int] = {}
     for i, n in enumerate(names):
         order.setdefault(n, i)
-    _ORDER_CACHE["last"] = (campaign, order)
+    _ORDER_CACHE["last"] = (lists, order)
     return order
 
 
-_ORDER_CACHE: dict[str, tuple[Campaign, dict[str, int]]] = {}  # the last campaign object asked about
+_ORDER_CACHE: dict[str, tuple[tuple, dict[str, int]]] = {}  # for the lists last asked about (by identity)
 
 
 def unit_sort_key(unit: str, campaign: Campaign | None = None) -> tuple:

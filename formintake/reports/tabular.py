@@ -53,7 +53,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 def csv_safe(v: Any) -> str:
     """Text for a CSV cell that Excel/WPS will not run as a formula (``=``, ``+``, ``-``, ``@``):
     such text from an upload gets a leading apostrophe, plain numbers are left alone."""
-    s = fmt_value(v)
+    s = v if v.__class__ is str else fmt_value(v)
     if s and s[0] in "=+-@\t\r" and not _NUMBER.match(s):
         return "'" + s
     return s
