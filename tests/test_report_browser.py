@@ -115,6 +115,15 @@ def test_print_hides_filters(page):
     assert page.locator("#summary").is_visible()
 
 
+def playwright_or_skip():
+    """Playwright's sync API driving the system Chromium, or the test is skipped."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no /usr/bin/chromium")
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    return sync_api
+
+
 def many(n: int):
     """make_input() with its records copied to ``n`` applications (ids and keys numbered)."""
     inp = make_input()
@@ -142,10 +151,7 @@ def test_ten_thousand_applications_render_and_filter(tmp_path):
     """The report of a 10,000-application run opens (a page of applications rendered from the embedded
     data) and its filters work over all of them (its opening time is measured by bench/scale.py, not
     asserted here)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium")
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    sync_api = playwright_or_skip()
     n = 10_000
     inp, base = many(n)
     from formintake.reports.common import unit_of
@@ -178,10 +184,7 @@ def test_every_application_reachable_page_by_page_and_by_link(tmp_path):
     """With a few thousand applications a reviewer reaches every application's findings through the
     pages, an application's own link (#app-…) opens its page, and a unit's link in the summary its
     first page."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium")
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    sync_api = playwright_or_skip()
     n = 3_000
     inp, _ = many(n)
     expected_rows = sum(len(r.findings) + len(r.resolved_findings) for r in inp.records)
@@ -228,10 +231,7 @@ def test_every_application_reachable_page_by_page_and_by_link(tmp_path):
 def test_layout_at_1400_px(tmp_path):
     """A rendered page of findings fits a 1400 px window: no sideways scrolling, every findings table
     within the width, every column of it starting inside the window."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium")
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    sync_api = playwright_or_skip()
     inp, _ = many(200)
     html = tmp_path / "exceptions.html"
     html.write_bytes(write_exceptions_html(inp))
