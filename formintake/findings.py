@@ -123,7 +123,11 @@ RULES: dict[str, Rule] = _catalogue(
     Rule("FILE_UNSUPPORTED_TYPE", _E, "intake", None, "文件类型不受支持（仅接受docx、PDF或JPEG/PNG/TIFF扫描图片）"),
     Rule("FILE_TYPE_MISMATCH", _W, "intake", None, "文件扩展名与实际内容不符"),
     Rule("FILE_NO_TEXT", _E, "intake", None, "无文字层（扫描件）且OCR未识别出文字"),
-    Rule("FILE_OCR_USED", _W, "intake", None, "数值来自OCR识别，请与原件核对"),
+    Rule("FILE_OCR_USED", _W, "intake", None, "数值来自OCR识别，请与原件核对", texts={
+        # added to FIELD_INVALID_FORMAT / USCC_INVALID on a value read by OCR (validators/ocr_hints.py)
+        "value.note": "该值来自扫描件OCR识别，可能是识别错误，请与原件核对。",
+        "value.candidates_note": "该值来自扫描件OCR识别，可能是识别错误，请与原件核对；按易混字符（O/0、I/1、S/5、B/8、Z/2）"
+                                 "更正后有效的候选：{candidates}。"}),
     Rule("FILE_TIMEOUT", _E, "intake", None, "文件处理超时"),
     Rule("FILE_CONVERTED", _I, "intake", None, "旧版.doc/.wps/.rtf文件已转换为docx后读取"),
     Rule("FORM_UNRECOGNIZED", _E, "intake", None, "不是本次申报书模板"),
@@ -161,6 +165,25 @@ RULES: dict[str, Rule] = _catalogue(
         # a value read that is not of its type: {what} is one of the *.what texts, {note} the OCR note
         "message": "“{field_zh}”的内容“{shown}”{what}。{note}",
         "hint": "请按规定格式重新填写“{label}”。",
+        # what an unreadable value should have been
+        "unreadable.options.expected": "从以下选项中勾选：{options}",
+        "unreadable.number_unit.expected": "{type_zh}（单位：{unit}）",
+        "unreadable.date.expected": "日期，如 2023年8月30日",
+        "unreadable.year.expected": "4位年份，如 2022",
+        "unreadable.email.expected": "电子邮箱，如 name@example.com",
+        "unreadable.phone.expected": "手机号码或固定电话，如 010-68208201",
+        "unreadable.postcode.expected": "6位数字邮政编码",
+        # a field's type, as messages name it
+        "integer.type": "整数",
+        "decimal.type": "数值",
+        "date.type": "日期",
+        "year.type": "年份",
+        "email.type": "电子邮箱",
+        "phone.type": "电话号码",
+        "postcode.type": "邮政编码",
+        "choice.type": "勾选项",
+        "text.type": "文字",
+        "uscc.type": "统一社会信用代码",
         "email.what": "不是有效的电子邮箱地址",
         "email.expected": "电子邮箱，如 name@example.com",
         "phone.what": "不是有效的手机号码或固定电话",

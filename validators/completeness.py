@@ -269,9 +269,9 @@ def check_formats(form: ExtractedForm, ctx: RuleContext) -> Iterator[Finding]:
                 "FIELD_INVALID_FORMAT",
                 field=spec.key,
                 value=fv.raw,
-                expected=_expected_for(spec),
+                expected=_expected_for(spec, ctx),
                 message=ctx.text("FIELD_INVALID_FORMAT", "unreadable_why.message" if fv.error else "unreadable.message",
-                                 field_zh=spec.zh, raw=fv.raw or "", type_zh=_type_zh(spec), why=fv.error),
+                                 field_zh=spec.zh, raw=fv.raw or "", type_zh=_type_zh(spec, ctx), why=fv.error),
                 hint=ctx.text("FIELD_INVALID_FORMAT", "hint", label=spec.labels[0]),
                 evidence=fv.evidence,
             )
@@ -323,35 +323,31 @@ def _check_summary_length(form: ExtractedForm, ctx: RuleContext) -> Iterator[Fin
     )
 
 
-_TYPE_ZH = {
-    "integer": "整数",
-    "decimal": "数值",
-    "date": "日期",
-    "year": "年份",
-    "email": "电子邮箱",
-    "phone": "电话号码",
-    "postcode": "邮政编码",
-    "set": "勾选项",
-    "enum": "勾选项",
-    "text": "文字",
-    "uscc": "统一社会信用代码",
+# the catalogue's words (FIELD_INVALID_FORMAT) for a field's type, and what an unreadable value of it
+# should have been (by type; integers and decimals with their unit when the field has one)
+_TYPE_TEXTS = {
+    "integer": "integer.type", "decimal": "decimal.type", "date": "date.type", "year": "year.type",
+    "email": "email.type", "phone": "phone.type", "postcode": "postcode.type", "set": "choice.type",
+    "enum": "choice.type", "text": "text.type", "uscc": "uscc.type",
+}
+_UNREADABLE_EXPECTED = {
+    "date": "unreadable.date.expected", "year": "unreadable.year.expected", "email": "unreadable.email.expected",
+    "phone": "unreadable.phone.expected", "postcode": "unreadable.postcode.expected",
 }
 
 
-def _type_zh(spec: FieldSpec) -> str:
-    return _TYPE_ZH.get(spec.type, spec.type)
+def _type_zh(spec: FieldSpec, ctx: RuleContext) -> str:
+    which = _TYPE_TEXTS.get(spec.type)
+    return ctx.text("FIELD_INVALID_FORMAT", which) if which else spec.type
 
 
-def _expected_for(spec: FieldSpec) -> str:
+def _expected_for(spec: FieldSpec, ctx: RuleContext) -> str:
     if spec.options:
-        return "从以下选项中勾选：" + "、".join(spec.options)
-    unit = f"（单位：{spec.unit}）" if spec.unit else ""
-    return {
-        "integer": "整数" + unit,
-        "decimal": "数值" + unit,
-        "date": "日期，如 2023年8月30日",
-        "year": "4位年份，如 2022",
-        "email": "电子邮箱，如 name@example.com",
-        "phone": "手机号码或固定电话，如 010-68208201",
-        "postcode": "6位数字邮政编码",
-    }.get(spec.type, _type_zh(spec))
+        return ctx.text("FIELD_INVALID_FORMAT", "unreadable.options.expected", options="、".join(spec.options))
+    if spec.type in ("integer", "decimal"):
+        if spec.unit:
+            return ctx.text("FIELD_INVALID_FORMAT", "unreadable.number_unit.expected", type_zh=_type_zh(spec, ctx),
+                            unit=spec.unit)
+        return _type_zh(spec, ctx)
+    which = _UNREADABLE_EXPECTED.get(spec.type)
+    return ctx.text("FIELD_INVALID_FORMAT", which) if which else _type_zh(spec, ctx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import combinations
 
+from formintake.findings import RULES
 from formintake.models import FieldValue
 
 LOOK_ALIKE = {"O": "0", "0": "O", "D": "0", "Q": "0", "I": "1", "1": "I", "L": "1", "l": "1", "|": "1",
@@ -37,9 +38,8 @@ def ocr_candidates(value: str, valid: Callable[[str], bool], limit: int = MAX_CA
 
 
 def ocr_note(value: str, valid: Callable[[str], bool]) -> str:
-    """The sentence added to a format finding on an OCR'd value."""
+    """The sentence added to a format finding on an OCR'd value (texts: FILE_OCR_USED's in the catalogue)."""
     cands = ocr_candidates(value, valid)
-    note = "该值来自扫描件OCR识别，可能是识别错误，请与原件核对"
     if cands:
-        note += "；按易混字符（O/0、I/1、S/5、B/8、Z/2）更正后有效的候选：" + "、".join(f"“{c}”" for c in cands)
-    return note + "。"
+        return RULES["FILE_OCR_USED"].text("value.candidates_note", None, candidates="、".join(f"“{c}”" for c in cands))
+    return RULES["FILE_OCR_USED"].text("value.note", None)
