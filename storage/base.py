@@ -74,6 +74,10 @@ class ObjectStore(Protocol):
         """The object's bytes (a given version, else the latest). Raises KeyError when absent, and
         ObjectTooLarge (having read at most ``max_bytes`` + 1 bytes) when it holds more than ``max_bytes``."""
 
+    def get_into(self, key: str, out: BinaryIO) -> int:
+        """Copy the latest object's bytes into ``out`` (a binary file, from where it stands) in chunks,
+        never whole in memory; returns the number of bytes. Raises KeyError when absent."""
+
     def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> None:
         """Write (or overwrite) an object: ``data`` is its bytes, or a binary file positioned at its start
         (copied from there, never read whole into memory: a table of every record at 10,000 forms)."""

@@ -237,6 +237,25 @@ class LocalStore:
         return ent
 
     def get(self, key: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
+        with os.fdopen(self._open_key(key, version_id), "rb") as fh:
+            if max_bytes is None:
+                return fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise ObjectTooLarge(key, size, max_bytes)
+            data = fh.read(max_bytes + 1)  # the file may have grown since the stat
+            if len(data) > max_bytes:
+                raise ObjectTooLarge(key, None, max_bytes)
+            return data
+
+    def get_into(self, key: str, out: BinaryIO) -> int:
+        with os.fdopen(self._open_key(key, None), "rb") as fh:
+            start = out.tell()
+            shutil.copyfileobj(fh, out, 1 << 20)
+            return out.tell() - start
+
+    def _open_key(self, key: str, version_id: str | None) -> int:
+        """A descriptor on the object's file; KeyError when there is none to read."""
         if version_id is not None:
             raise KeyError(f"{key} (version {version_id}): a local folder keeps no versions")
         ent = self._entry(key)
@@ -253,16 +272,7 @@ class LocalStore:
             if exc.errno in (getattr(os, "ELOOP", -1),):
                 raise KeyError(f"{key}: link") from exc
             raise
-        with os.fdopen(fd, "rb") as fh:
-            if max_bytes is None:
-                return fh.read()
-            size = os.fstat(fh.fileno()).st_size
-            if size > max_bytes:
-                raise ObjectTooLarge(key, size, max_bytes)
-            data = fh.read(max_bytes + 1)  # the file may have grown since the stat
-            if len(data) > max_bytes:
-                raise ObjectTooLarge(key, None, max_bytes)
-            return data
+        return fd
 
     def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> None:
         p = self._path(key)

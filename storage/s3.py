@@ -403,6 +403,33 @@ class S3Store:
                 raise KeyError(key if version_id is None else f"{key} (version {version_id})") from exc
             raise
 
+    def get_into(self, key: str, out: BinaryIO) -> int:
+        """The latest object streamed into ``out`` in 1 MiB chunks (base.ObjectStore.get_into); a retry
+        starts again from where ``out`` stood."""
+        name = self._full(key)
+        if has_dot_segment(name):
+            raise UnreachableName(key, NAME_DOT_SEGMENT)
+        start = out.tell()
+
+        def fetch() -> int:
+            out.seek(start)
+            out.truncate()
+            resp = self.client.get_object(self.bucket, name)
+            try:
+                for chunk in resp.stream(1 << 20):
+                    out.write(chunk)
+            finally:
+                resp.close()
+                resp.release_conn()
+            return out.tell() - start
+
+        try:
+            return self._retry(fetch, f"get {self.bucket}/{name}")
+        except S3Error as exc:
+            if _is_absent(exc):
+                raise KeyError(key) from exc
+            raise
+
     def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> str | None:
         """Write an object (bytes, or a binary file read from where it stands: base.ObjectStore.put);
         returns the new version id where the bucket keeps versions."""

@@ -215,6 +215,25 @@ def test_put_from_a_file(s3_buckets, tmp_path):
 
 
 @pytest.mark.integration
+def test_get_into_a_file(s3_buckets, tmp_path):
+    """get_into copies an object into a binary file from where the file stands, in chunks (the last
+    applications.jsonl, ~130 MB at 10,000 records, is read this way, never whole in memory); an absent
+    key is a KeyError and leaves the file as it was."""
+    _, results = s3_buckets
+    body = os.urandom(1 << 16) * 40  # 2.5 MiB: three 1 MiB chunks
+    for store in (results, LocalStore(tmp_path / "local")):
+        store.put("records/2023/applications.jsonl", body)
+        with tempfile.TemporaryFile() as fh:
+            fh.write(b"kept")
+            assert store.get_into("records/2023/applications.jsonl", fh) == len(body)
+            fh.seek(0)
+            assert fh.read() == b"kept" + body
+            with pytest.raises(KeyError):
+                store.get_into("records/2023/absent.jsonl", fh)
+            assert fh.seek(0, os.SEEK_END) == 4 + len(body)
+
+
+@pytest.mark.integration
 def test_presigned_url_downloadable(s3_buckets):
     uploads, _ = s3_buckets
     data = "申报书 正文".encode() * 100

@@ -1,17 +1,23 @@
 """Report writers: pure functions from run data to bytes (the caller stores them).
 
     write_exceptions_html / _xlsx / _csv / _json (ReportInput)   reports/<campaign>/<run_id>/exceptions.*
+    exceptions_html_into / _xlsx / _csv / _json (ReportInput, f)  the same, streamed into a binary file
     write_applications_csv / _jsonl / _xlsx (records)           records/<campaign>/applications.*
-    write_applications_tables (records)                         applications.csv + .xlsx in one pass
+    applications_tables_into (records, csv_f, xlsx_f)           applications.csv + .xlsx in one pass, streamed
+    write_applications_tables (records)                         the same as bytes
     summary_markdown (ReportInput)                               Prefect artifact, personal data masked
     mask_pii (text)                                              for logs and artifacts elsewhere
 """
 
 from .common import ReportInput, summarize
-from .html import write_exceptions_html
+from .html import exceptions_html_into, write_exceptions_html
 from .markdown import summary_markdown
 from .masking import mask_pii
 from .tabular import (
+    applications_tables_into,
+    exceptions_csv_into,
+    exceptions_json_into,
+    exceptions_xlsx_into,
     write_applications_csv,
     jsonl_record,
     write_applications_jsonl,
@@ -23,6 +29,11 @@ from .tabular import (
 )
 
 __all__ = [
+    "applications_tables_into",
+    "exceptions_csv_into",
+    "exceptions_html_into",
+    "exceptions_json_into",
+    "exceptions_xlsx_into",
     "ReportInput",
     "jsonl_record",
     "mask_pii",

@@ -141,7 +141,13 @@ def unit_of(rec: Record) -> str:
 
 
 def file_name(rec: Record) -> str:
-    return PurePosixPath(rec.source.key).name or rec.source.key
+    """The key's last path segment (as PurePosixPath names it: which would also intern every segment of
+    every key, a table that grows with the batch, so only keys with ``//`` or ``.`` segments go there)."""
+    key = rec.source.key
+    name = key.rpartition("/")[2]
+    if name and name != "." and "//" not in key and "/./" not in key and not key.startswith("./"):
+        return name
+    return PurePosixPath(key).name or key
 
 
 def applicant_of(rec: Record) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -176,8 +177,22 @@ def _waiver_line(f) -> str:
     return f"{w.by} · {w.at} · 理由：{w.reason}" if w is not None else ""
 
 
+# What the page's script reads: an application and a finding row are arrays in these keys' order
+# (``apps`` / ``rows`` in the template's script; :func:`read_report_data` names them back)
+_APP_KEYS = ("unit", "application_id", "status", "title", "direction", "key", "version", "uploaded", "supersedes",
+             "folder", "counts", "findings")
+_ROW_KEYS = ("severity", "code", "rule", "clause", "field_zh", "field", "value", "expected", "location", "message",
+             "hint", "waiver", "change", "resolved", "waived")
+_SUPERSEDES, _FINDINGS = _APP_KEYS.index("supersedes"), _APP_KEYS.index("findings")
+_SEVERITY, _CODE, _RESOLVED = _ROW_KEYS.index("severity"), _ROW_KEYS.index("code"), _ROW_KEYS.index("resolved")
+# the texts (run through _clean, and stored once in ``S`` when repeated)
+_TEXT_AT = tuple(_APP_KEYS.index(k) for k in ("title", "direction", "key", "version", "uploaded", "folder"))
+_ROW_TEXT_AT = tuple(_ROW_KEYS.index(k) for k in ("rule", "clause", "field_zh", "field", "value", "expected",
+                                                   "location", "message", "hint", "waiver"))
+
+
 def _app_rows(rec, campaign, unit_no: int, unit: str) -> list:
-    """One application as the page's script reads it (see ``apps`` in the template's script)."""
+    """One application as the page's script reads it (in ``_APP_KEYS`` order; findings in ``_ROW_KEYS``)."""
     rows = []
     for r in sorted_findings(rec, campaign):
         f = r.f
@@ -195,52 +210,86 @@ def _app_rows(rec, campaign, unit_no: int, unit: str) -> list:
             rec.source.key, rec.source.version_id or "", uploaded, supersedes, folder, counts, rows]
 
 
-_TEXT_AT = (3, 4, 5, 6, 7, 9)  # an application's text fields (8: supersedes, a list of texts)
-_ROW_TEXT_AT = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # a finding's
-
-
 def report_data(units: list[tuple[str, str, list]], campaign) -> dict[str, Any]:
-    """The embedded data: units ``[name, anchor, applications, findings]``, every application with its
-    findings, repeated texts once (``S``), and the labels the script shows."""
+    """The embedded data: units ``[name, anchor, applications, unresolved findings]``, every application
+    with its findings, repeated texts once (``S``), and the labels the script shows."""
     apps = []
     unit_rows = []
     for no, (unit, anchor, recs) in enumerate(units):
         mine = [_app_rows(r, campaign, no, unit) for r in recs]
         apps.extend(mine)
-        unit_rows.append([unit, anchor, len(recs), sum(1 for a in mine for row in a[11] if not row[13])])
+        unit_rows.append([unit, anchor, len(recs), sum(1 for a in mine for row in a[_FINDINGS] if not row[_RESOLVED])])
     strings = _Strings()
     for a in apps:
         for i in _TEXT_AT:
             a[i] = _clean(a[i])
             strings.count(a[i])
-        a[8] = [_clean(k) for k in a[8]]
-        for row in a[11]:
+        a[_SUPERSEDES] = [_clean(k) for k in a[_SUPERSEDES]]
+        for row in a[_FINDINGS]:
             for i in _ROW_TEXT_AT:
                 row[i] = _clean(row[i])
                 strings.count(row[i])
     for a in apps:
         for i in _TEXT_AT:
             a[i] = strings.ref(a[i])
-        for row in a[11]:
+        for row in a[_FINDINGS]:
             for i in _ROW_TEXT_AT:
                 row[i] = strings.ref(row[i])
     return {"S": strings.table, "units": [[_clean(u), anchor, n, k] for u, anchor, n, k in unit_rows], "apps": apps,
             "L": {"status": STATUS_ZH, "sev": SEVERITY_ZH, "chg": CHANGE_ZH}}
 
 
+_SCRIPT_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
+                   ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+
+
+def _script_safe(data: bytes) -> bytes:
+    for ch, esc in _SCRIPT_ESCAPES:
+        if ch in data:
+            data = data.replace(ch, esc)
+    return data
+
+
 def script_json(obj: Any) -> Markup:
     """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` (so no ``</script>``
     nor ``<!--`` can end it), U+2028/2029 escaped; the page's script reads it with JSON.parse."""
     try:
-        data = orjson.dumps(obj).decode("utf-8")
+        data = orjson.dumps(obj)
     except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
-        data = json.dumps(obj, ensure_ascii=True, separators=(",", ":"))
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        data = data.replace(ch, esc)
-    return Markup(data)
+        data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return Markup(_script_safe(data).decode("utf-8"))
 
 
-def build_context(inp: ReportInput) -> dict[str, Any]:
+def _script_json_into(data: dict[str, Any], out: BinaryIO) -> None:
+    """:func:`script_json` of the report data written into ``out`` a part at a time (an application at a
+    time for ``apps``): the same bytes, never the whole JSON text in memory."""
+    start = out.tell()
+    try:
+        sep = b"{"
+        for k, v in data.items():
+            out.write(sep + orjson.dumps(k) + b":")
+            if k == "apps":
+                inner = b"["
+                for a in v:
+                    out.write(inner + _script_safe(orjson.dumps(a)))
+                    inner = b","
+                out.write(b"[]" if inner == b"[" else b"]")
+            else:
+                out.write(_script_safe(orjson.dumps(v)))
+            sep = b","
+        out.write(b"}")
+    except (TypeError, orjson.JSONEncodeError):  # orjson refuses some text: the json module's whole text
+        out.seek(start)
+        out.truncate()
+        out.write(str(script_json(data)).encode("utf-8"))
+
+
+_DATA_MARK = Markup("\x00report-data\x00")  # where the data goes in the rendered page (no text carries NUL)
+
+
+def build_context(inp: ReportInput, data_json: Markup | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template's context and the embedded data (``data_json``: what the page shows for it; by
+    default the data's JSON itself)."""
     s = summarize(inp)
     grouped = [(unit, f"unit-{i}", recs) for i, (unit, recs) in enumerate(group_by_unit(inp.records, inp.campaign), start=1)]
     data = report_data(grouped, inp.campaign)
@@ -254,20 +303,19 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
     for q in qc:
         q["bar"] = quota_bar(q["extras"], q["quota"], width=120)
     superseded = sorted(inp.superseded, key=lambda r: (unit_sort_key(unit_of(r), inp.campaign), r.application_id, r.source.uploaded_at or ""))
-    total_rows = sum(1 for a in data["apps"] for row in a[11] if not row[13])
     sev_counts = {k: 0 for k in ("error", "warning", "info")}
     codes_seen = set()
     for a in data["apps"]:
-        for row in a[11]:
-            codes_seen.add(row[1])
-            if not row[13]:
-                sev_counts[row[0]] = sev_counts.get(row[0], 0) + 1
+        for row in a[_FINDINGS]:
+            codes_seen.add(row[_CODE])
+            if not row[_RESOLVED]:
+                sev_counts[row[_SEVERITY]] = sev_counts.get(row[_SEVERITY], 0) + 1
     codes = sorted(codes_seen)
     rule_titles = {x.code: x.title for x in s.by_rule}
     for c in codes:
         if c not in rule_titles:
             rule_titles[c] = rule_info(c, inp.campaign)[0]
-    return {
+    context = {
         "inp": inp,
         "title": f"{inp.campaign.name} {REPORT_TITLE_SUFFIX}",
         "campaign": inp.campaign,
@@ -275,29 +323,37 @@ def build_context(inp: ReportInput) -> dict[str, Any]:
         "tiles": [(k, STATUS_SHORT_ZH[k], s.by_status.get(k, 0)) for k in STATUS_TILES],
         "chart": rule_chart(s.by_rule),
         "units": units,
-        "data_json": script_json(data),
+        "data_json": script_json(data) if data_json is None else data_json,
         "unit_names": [u["unit"] for u in units],
         "anchors": anchors,
         "quota_units": qu,
         "quota_cities": qc,
         "superseded": [{"rec": r, "unit": unit_of(r), "title": app_title(r)} for r in superseded],
-        "total_rows": total_rows,
+        "total_rows": sum(u["n_findings"] for u in units),  # every unresolved finding
         "sev_counts": sev_counts,
         "rule_options": [(c, rule_titles.get(c, c)) for c in codes],
         "version": __version__,
         "stats_line": stats_line(inp.stats),
     }
+    return context, data
+
+
+def exceptions_html_into(inp: ReportInput, out: BinaryIO) -> None:
+    """exceptions.html written into ``out``: the page rendered around a mark, the embedded data (most of
+    the file: ~20 MB at 10,000 applications) streamed in its place an application at a time."""
+    context, data = build_context(inp, _DATA_MARK)
+    page = _env().get_template("exceptions.html.j2").render(**context)
+    del context
+    head, tail = page.split(_DATA_MARK)  # exactly one mark: the template places the data once
+    out.write(head.encode("utf-8"))
+    _script_json_into(data, out)
+    out.write(tail.encode("utf-8"))
 
 
 def write_exceptions_html(inp: ReportInput) -> bytes:
-    html = _env().get_template("exceptions.html.j2").render(**build_context(inp))
-    return html.encode("utf-8")
-
-
-_APP_KEYS = ("unit", "application_id", "status", "title", "direction", "key", "version", "uploaded", "supersedes",
-             "folder", "counts", "findings")
-_ROW_KEYS = ("severity", "code", "rule", "clause", "field_zh", "field", "value", "expected", "location", "message",
-             "hint", "waiver", "change", "resolved", "waived")
+    buf = io.BytesIO()
+    exceptions_html_into(inp, buf)
+    return buf.getvalue()
 
 
 def read_report_data(html: str) -> list[dict[str, Any]]:
@@ -314,10 +370,10 @@ def read_report_data(html: str) -> list[dict[str, Any]]:
     apps = []
     for a in data["apps"]:
         app = dict(zip(_APP_KEYS, a))
-        app["unit"] = data["units"][a[0]][0]
+        app["unit"] = data["units"][app["unit"]][0]
         for k in ("title", "direction", "key", "version", "uploaded", "folder"):
             app[k] = text(app[k])
         app["findings"] = [{k: (v if k in ("resolved", "waived") else text(v)) for k, v in zip(_ROW_KEYS, row)}
-                           for row in a[11]]
+                           for row in a[_FINDINGS]]
         apps.append(app)
     return apps

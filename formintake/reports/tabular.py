@@ -7,9 +7,11 @@ import io
 import json
 import math
 import re
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import xlsxwriter
@@ -108,21 +110,54 @@ def finding_cells(row: FindingRow) -> list[Any]:
     return [get(row) for _, get in FINDING_COLUMNS]
 
 
-def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
+class _CsvOut:
+    """A CSV (UTF-8 with BOM, CRLF) written row by row into a binary file: never whole in memory."""
+
+    def __init__(self, out: BinaryIO, header: Sequence[str]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        self._text.write(BOM)
+        self._w = csv.writer(self._text, lineterminator="\r\n")
+        self._w.writerow(header)
+
+    def row(self, values: Sequence[Any]) -> None:
+        self._w.writerow([csv_safe(v) for v in values])
+
+    def close(self) -> None:
+        """Flush and hand the binary file back (left open, positioned after the CSV)."""
+        self._text.flush()
+        self._text.detach()
+
+
+def _csv_into(out: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    w = _CsvOut(out, header)
     for r in rows:
-        w.writerow([csv_safe(v) for v in r])
-    return (BOM + buf.getvalue()).encode("utf-8")
+        w.row(r)
+    w.close()
+
+
+def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buf = io.BytesIO()
+    _csv_into(buf, header, rows)
+    return buf.getvalue()
+
+
+def _as_bytes(write_into, *args: Any) -> bytes:
+    """What a ``…_into(…, out)`` writer writes, as bytes (tests and small callers)."""
+    buf = io.BytesIO()
+    write_into(*args, buf)
+    return buf.getvalue()
 
 
 # -------------------------------------------------------------------------------------------- exceptions
 
 
-def write_exceptions_csv(inp: ReportInput) -> bytes:
+def exceptions_csv_into(inp: ReportInput, out: BinaryIO) -> None:
     """Every finding, one row each: active errors, warnings, info; then waived; then resolved."""
-    return _csv_bytes(FINDING_HEADERS, (finding_cells(r) for r in all_rows(inp.records, inp.campaign)))
+    _csv_into(out, FINDING_HEADERS, (finding_cells(r) for r in all_rows(inp.records, inp.campaign)))
+
+
+def write_exceptions_csv(inp: ReportInput) -> bytes:
+    return _as_bytes(exceptions_csv_into, inp)
 
 
 def _superseded_dict(rec: Record) -> dict[str, Any]:
@@ -137,9 +172,11 @@ def _superseded_dict(rec: Record) -> dict[str, Any]:
     }
 
 
-def write_exceptions_json(inp: ReportInput) -> bytes:
+def _exceptions_doc(inp: ReportInput) -> tuple[dict[str, Any], dict[str, Iterable[Any]]]:
+    """exceptions.json: its small parts, and its three long lists as iterators (in the document's key
+    order: the lists come last)."""
     s = summarize(inp)
-    doc = {
+    head = {
         "report": "exceptions",
         "schema_version": 1,
         "campaign": {"id": inp.campaign.id, "name": inp.campaign.name, "notice_number": inp.campaign.notice_number},
@@ -152,8 +189,10 @@ def write_exceptions_json(inp: ReportInput) -> bytes:
             "quota_units": quota_units(inp),
             "quota_cities": quota_cities(inp),
         },
-        "findings": [r.as_dict() for r in all_rows(inp.records, inp.campaign)],
-        "applications": [
+    }
+    lists = {
+        "findings": (r.as_dict() for r in all_rows(inp.records, inp.campaign)),
+        "applications": (
             {
                 "application_id": rec.application_id,
                 "unit": unit_of(rec),
@@ -168,13 +207,49 @@ def write_exceptions_json(inp: ReportInput) -> bytes:
             }
             for _, recs in group_by_unit(inp.records, inp.campaign)
             for rec in recs
-        ],
-        "superseded": [_superseded_dict(r) for r in inp.superseded],
+        ),
+        "superseded": (_superseded_dict(r) for r in inp.superseded),
     }
+    return head, lists
+
+
+def _indented(obj: Any, depth: int) -> bytes:
+    """orjson's two-space indented JSON of ``obj`` as it reads nested ``depth`` levels deep (a JSON text
+    holds no raw newline but between tokens, so each newline gets the extra indent)."""
+    data = orjson.dumps(obj, option=orjson.OPT_INDENT_2, default=str)
+    return data.replace(b"\n", b"\n" + b"  " * depth) if depth else data
+
+
+def exceptions_json_into(inp: ReportInput, out: BinaryIO) -> None:
+    """exceptions.json, its lists written an element at a time: the same bytes as orjson's indented
+    dump of the whole document (the json module's, unless orjson refuses some text: a lone surrogate)."""
+    start = out.tell()
+    head, lists = _exceptions_doc(inp)
     try:
-        return orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str)
-    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate
-        return json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8", "surrogatepass")
+        out.write(b"{")
+        sep = b"\n  "
+        for k, v in head.items():
+            out.write(sep + orjson.dumps(k) + b": " + _indented(v, 1))
+            sep = b",\n  "
+        for k, items in lists.items():
+            out.write(sep + orjson.dumps(k) + b": [")
+            inner = b"\n    "
+            for item in items:
+                out.write(inner + _indented(item, 2))
+                inner = b",\n    "
+            out.write(b"]" if inner == b"\n    " else b"\n  ]")
+            sep = b",\n  "
+        out.write(b"\n}")
+    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate: the whole document by the json module
+        out.seek(start)
+        out.truncate()
+        head, lists = _exceptions_doc(inp)
+        doc = {**head, **{k: list(v) for k, v in lists.items()}}
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8", "surrogatepass"))
+
+
+def write_exceptions_json(inp: ReportInput) -> bytes:
+    return _as_bytes(exceptions_json_into, inp)
 
 
 # ------------------------------------------------------------------------------------------ xlsx helpers
@@ -239,7 +314,7 @@ class _Book:
     """One workbook being written: its formats (made once, by the properties they set) and sheets."""
 
     def __init__(self) -> None:
-        self.buf = io.BytesIO()
+        self.buf = tempfile.TemporaryFile()  # XlsxWriter's own zip: read back by stable_zip, then dropped
         self.wb = xlsxwriter.Workbook(self.buf, {"constant_memory": True, "in_memory": False,
                                                  "strings_to_formulas": False, "strings_to_urls": False,
                                                  "strings_to_numbers": False})
@@ -258,7 +333,16 @@ class _Book:
 
     def bytes(self) -> bytes:
         self.wb.close()
-        return self.buf.getvalue()
+        self.buf.seek(0)
+        with self.buf:
+            return self.buf.read()
+
+    def into(self, out: BinaryIO, as_of: str | None = None) -> None:
+        """Close the workbook and write it, through :func:`stable_zip_into`, into ``out``."""
+        self.wb.close()
+        self.buf.seek(0)
+        with self.buf:
+            stable_zip_into(self.buf, out, as_of)
 
 
 class _Sheet:
@@ -394,10 +478,6 @@ def sheet_name(name: str, taken: set[str]) -> str:
     return cand
 
 
-def _xlsx_bytes(book: "_Book", as_of: str | None = None) -> bytes:
-    return stable_zip(book.bytes(), as_of)
-
-
 _CORE_TIME = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
@@ -405,20 +485,28 @@ def stable_zip(data: bytes, as_of: str | None = None) -> bytes:
     """The same workbook as the same bytes: member times fixed (1980-01-01, the zip epoch) and the
     document's created/modified set to ``as_of`` (ISO, e.g. the newest record's processed_at) instead of
     the moment of writing. A run with nothing new then rewrites nothing different."""
+    out = io.BytesIO()
+    stable_zip_into(io.BytesIO(data), out, as_of)
+    return out.getvalue()
+
+
+def stable_zip_into(src_file: BinaryIO, out: BinaryIO, as_of: str | None = None) -> None:
+    """:func:`stable_zip` from a file into a file, each member copied in chunks (a 10,000-row sheet's
+    XML is tens of MB uncompressed: never whole in memory)."""
     stamp = "1980-01-01T00:00:00Z"
     if as_of:
         stamp = as_of.replace("+00:00", "Z")[:19].rstrip("Z") + "Z"
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(src_file) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(2), body.decode("utf-8")).encode("utf-8")
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = info.external_attr
-            dst.writestr(zi, body)
-    return out.getvalue()
+            if info.filename == "docProps/core.xml":
+                body = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(2), src.read(info).decode("utf-8"))
+                dst.writestr(zi, body.encode("utf-8"))
+                continue
+            with src.open(info) as member, dst.open(zi, "w") as copy:
+                shutil.copyfileobj(member, copy, 1 << 20)
 
 
 # ---------------------------------------------------------------------------------------- exceptions.xlsx
@@ -499,7 +587,7 @@ def _superseded_rows(records: list[Record], campaign=None) -> list[list[Any]]:
     return out
 
 
-def write_exceptions_xlsx(inp: ReportInput) -> bytes:
+def exceptions_xlsx_into(inp: ReportInput, out: BinaryIO) -> None:
     """汇总 (summary), one sheet per recommending unit with its findings, and 已替代 (superseded uploads)."""
     book = _Book()
     taken = {"汇总", "已替代"}
@@ -520,7 +608,11 @@ def write_exceptions_xlsx(inp: ReportInput) -> bytes:
         _table_sheet(book, sheet_name(unit, taken), FINDING_HEADERS, (finding_cells(r) for r in rows), WRAP_HEADERS,
                      row_style=style)
     _table_sheet(book, "已替代", SUPERSEDED_HEADERS, _superseded_rows(inp.superseded, inp.campaign))
-    return _xlsx_bytes(book, inp.generated_at)
+    book.into(out, inp.generated_at)
+
+
+def write_exceptions_xlsx(inp: ReportInput) -> bytes:
+    return _as_bytes(exceptions_xlsx_into, inp)
 
 
 # ---------------------------------------------------------------------------------------- applications
@@ -564,13 +656,14 @@ def _sorted_records(records: list[Record], camp: Campaign | None) -> list[Record
     return sorted(records, key=lambda r: (unit_sort_key(unit_of(r), camp), applicant_of(r) or file_name(r), r.application_id))
 
 
-def _app_table(records: list[Record]) -> tuple[list[str], list[Record], list[list[Any]]]:
-    """Headers, records in table order, and every row's values (computed once for the CSV and the XLSX)."""
+def _app_table(records: list[Record]) -> tuple[list[str], list[Record], Iterable[list[Any]]]:
+    """Headers, records in table order, and each row's values as they are asked for (computed once for
+    the CSV and the XLSX, never all held)."""
     camp = campaign_of(records)
     cols = _app_columns(camp)
     recs = _sorted_records(records, camp)
     getters = [get for _, get in cols]
-    return [h for h, _ in cols], recs, [[get(r) for get in getters] for r in recs]
+    return [h for h, _ in cols], recs, ([get(r) for get in getters] for r in recs)
 
 
 def write_applications_csv(records: list[Record]) -> bytes:
@@ -578,10 +671,25 @@ def write_applications_csv(records: list[Record]) -> bytes:
     return _csv_bytes(headers, rows)
 
 
+def applications_tables_into(records: list[Record], csv_out: BinaryIO, xlsx_out: BinaryIO) -> None:
+    """applications.csv and applications.xlsx from one pass over the records' values, a row at a time."""
+    headers, recs, rows = _app_table(records)
+    csv_w = _CsvOut(csv_out, headers)
+
+    def both() -> Iterable[list[Any]]:
+        for values in rows:
+            csv_w.row(values)
+            yield values
+
+    _applications_xlsx_into(records, headers, recs, both(), xlsx_out)
+    csv_w.close()
+
+
 def write_applications_tables(records: list[Record]) -> tuple[bytes, bytes]:
-    """applications.csv and applications.xlsx from one pass over the records' values."""
-    table = _app_table(records)
-    return _csv_bytes(table[0], table[2]), _applications_xlsx(records, *table)
+    """applications.csv and applications.xlsx (as bytes) from one pass over the records' values."""
+    csv_buf, xlsx_buf = io.BytesIO(), io.BytesIO()
+    applications_tables_into(records, csv_buf, xlsx_buf)
+    return csv_buf.getvalue(), xlsx_buf.getvalue()
 
 
 def write_applications_jsonl(records: list[Record]) -> bytes:
@@ -609,10 +717,13 @@ def _jsonl_bytes(obj: Any) -> bytes:
 
 
 def write_applications_xlsx(records: list[Record]) -> bytes:
-    return _applications_xlsx(records, *_app_table(records))
+    buf = io.BytesIO()
+    _applications_xlsx_into(records, *_app_table(records), buf)
+    return buf.getvalue()
 
 
-def _applications_xlsx(records: list[Record], headers: list[str], recs: list[Record], rows: list[list[Any]]) -> bytes:
+def _applications_xlsx_into(records: list[Record], headers: list[str], recs: list[Record],
+                            rows: Iterable[list[Any]], out: BinaryIO) -> None:
     book = _Book()
     fills = {"rejected": SEV_FILL["error"], "unreadable": SEV_FILL["error"], "needs_review": SEV_FILL["warning"],
              "accepted": ACCEPTED_FILL}
@@ -625,4 +736,4 @@ def _applications_xlsx(records: list[Record], headers: list[str], recs: list[Rec
     _table_sheet(book, "申报清单", headers, rows,
                  {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"}, row_style=style)
     # no moment of writing inside: the data's own time (the newest extraction), so equal inputs, equal bytes
-    return _xlsx_bytes(book, max((r.processed_at for r in records), default=None))
+    book.into(out, max((r.processed_at for r in records), default=None))

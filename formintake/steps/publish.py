@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from typing import Any
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -61,40 +63,85 @@ def record_digest(r: Record) -> str:
     return hashlib.sha256(code + b"\1" + light + b"\0" + extracted).hexdigest()
 
 
+def snapshot_into(current: Sequence[Record], out: BinaryIO) -> None:
+    """``dumps(findings_snapshot(current))`` written into ``out`` an application at a time (at 10,000
+    applications the snapshot is tens of MB: never whole in memory); same bytes."""
+    by_id = {r.application_id: r for r in current}  # as the snapshot's dict takes them (the last one wins)
+    start = out.tell()
+    try:
+        sep = b"{\n  "
+        for app_id in sorted(by_id):  # orjson's OPT_SORT_KEYS order: by code point
+            findings = [f.model_dump(mode="json") for f in by_id[app_id].findings]
+            value = orjson.dumps(findings, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            out.write(sep + orjson.dumps(app_id) + b": " + value.replace(b"\n", b"\n  "))
+            sep = b",\n  "
+        out.write(b"{}" if sep == b"{\n  " else b"\n}")
+    except (TypeError, orjson.JSONEncodeError):  # orjson refuses some text: dumps' json-module form, whole
+        out.seek(start)
+        out.truncate()
+        out.write(dumps(findings_snapshot(current)))
+
+
+# each run's reports, in the order they are written, with the writer that streams each into a file
+REPORT_WRITERS = (
+    ("exceptions.json", reports.exceptions_json_into, JSON),
+    ("exceptions.csv", reports.exceptions_csv_into, CSV),
+    ("exceptions.xlsx", reports.exceptions_xlsx_into, XLSX),
+    ("exceptions.html", reports.exceptions_html_into, "text/html; charset=utf-8"),
+)
+assert tuple(name for name, _, _ in REPORT_WRITERS) == REPORT_FILES
+
+
+def _file_sha256(fh: BinaryIO) -> str:
+    fh.seek(0)
+    h = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
+
+
 def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
             run_entry: dict[str, Any]) -> dict[str, str]:
     """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
-    Returns the keys of the run's reports by file name."""
+    Returns the keys of the run's reports by file name.
+
+    Each report is written into a temporary file and stored from there before the next is made (at
+    10,000 applications they are tens of MB each: none is held in memory); the files are kept until
+    ``latest/`` has been switched from them, ``latest/manifest.json`` last."""
     lap = Laps()
     current = inp.records
-    write_records(results, keys, [durable_record(r) for r in current])
-    results.put(keys.findings_snapshot(inp.run_id), dumps(findings_snapshot(current)), JSON)
+    write_records(results, keys, current)
+    with tempfile.TemporaryFile() as fh:
+        snapshot_into(current, fh)
+        fh.seek(0)
+        results.put(keys.findings_snapshot(inp.run_id), fh, JSON)
     lap("records")
 
-    files = {
-        "exceptions.json": (reports.write_exceptions_json(inp), JSON),
-        "exceptions.csv": (reports.write_exceptions_csv(inp), CSV),
-        "exceptions.xlsx": (reports.write_exceptions_xlsx(inp), XLSX),
-        "exceptions.html": (reports.write_exceptions_html(inp), "text/html; charset=utf-8"),
-    }
-    assert tuple(files) == REPORT_FILES
-    report_keys = {}
-    for name, (data, ctype) in files.items():
-        results.put(keys.report(inp.run_id, name), data, ctype)
-        report_keys[name] = keys.report(inp.run_id, name)
-    manifest = {"run_id": inp.run_id, "files": {n: hashlib.sha256(d).hexdigest() for n, (d, _) in files.items()}}
-    for name, (data, ctype) in files.items():
-        results.put(keys.latest(name), data, ctype)
-    results.put(keys.latest("manifest.json"), dumps(manifest), JSON)
+    report_keys, digests = {}, {}
+    with ExitStack() as kept:
+        files: dict[str, tuple[BinaryIO, str]] = {}
+        for name, write_into, ctype in REPORT_WRITERS:
+            fh = kept.enter_context(tempfile.TemporaryFile())
+            write_into(inp, fh)
+            digests[name] = _file_sha256(fh)
+            fh.seek(0)
+            report_keys[name] = keys.report(inp.run_id, name)
+            results.put(report_keys[name], fh, ctype)
+            files[name] = (fh, ctype)
+        for name, (fh, ctype) in files.items():
+            fh.seek(0)
+            results.put(keys.latest(name), fh, ctype)
+    results.put(keys.latest("manifest.json"), dumps({"run_id": inp.run_id, "files": digests}), JSON)
 
     append_run(results, keys, comparison.history, run_entry)
     lap("reports")
     return report_keys
 
 
-def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record]) -> None:
-    """records/<campaign>/: each durable record's file and applications.jsonl / .csv / .xlsx, each
-    written only when its bytes change (a correction rewrites one record file and the three tables).
+def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Record]) -> None:
+    """records/<campaign>/: each record's durable file (:func:`durable_record`, made one at a time) and
+    applications.jsonl / .csv / .xlsx, each written only when its bytes change (a correction rewrites one
+    record file and the three tables).
 
     Incremental: ``state/<campaign>/records-index.json`` keeps each record's :func:`record_digest` and
     the digests of applications.jsonl's lines in order. A record whose digest is unchanged is not
@@ -107,70 +154,87 @@ def write_records(results: ObjectStore, keys: ResultKeys, durable: list[Record])
     prev_files: dict[str, str] = prev.get("files") or {}
     prev_lines: list[str] = prev.get("jsonl") or []
     present = set(results.list_keys(keys.records_file(""))) if prev_files else set()  # one listing, no HEAD each
-    files: dict[str, str] = {}
-    digests = [record_digest(r) for r in durable]
-    changed: set[str] = set()
-    for r, digest in zip(durable, digests):
-        key = keys.record(r.application_id)
-        files[key] = digest
-        if prev_files.get(key) != digest or key not in present:
-            changed.add(key)
+    record_keys = [keys.record(r.application_id) for r in records]
+    digests = [record_digest(durable_record(r)) for r in records]
+    changed = [prev_files.get(key) != digest or key not in present for key, digest in zip(record_keys, digests)]
+    files: dict[str, str] = dict(zip(record_keys, digests))
     tables = {name: keys.records_file(name) for name in ("applications.jsonl", "applications.csv", "applications.xlsx")}
-    unchanged_tables = (digests == prev_lines and not changed
+    unchanged_tables = (digests == prev_lines and not any(changed)
                         and all(k in prev_files and k in present for k in tables.values()))
     if unchanged_tables:
         files.update({k: prev_files[k] for k in tables.values()})
     else:
-        # one pass: a changed record is serialised once, for its file and its line. applications.jsonl
-        # goes to a temporary file as it is made and is written to the store from there (at 10,000
-        # records it is ~130 MB, never held in memory)
-        reusable = _previous_lines(results, tables["applications.jsonl"], prev_files, prev_lines)
-        with tempfile.TemporaryFile() as jsonl:
+        # one pass: a changed record is serialised once, for its file and its line. The three tables go
+        # to temporary files as they are made and are written to the store from there (at 10,000
+        # records applications.jsonl is ~130 MB: never held in memory)
+        reusable = _PreviousLines(results, tables["applications.jsonl"], prev_files, prev_lines,
+                                  {d for d, new in zip(digests, changed) if not new})
+        with tempfile.TemporaryFile() as jsonl, tempfile.TemporaryFile() as csv_f, tempfile.TemporaryFile() as xlsx_f:
             sha = hashlib.sha256()
-            for r, digest in zip(durable, digests):
+            for r, key, digest, new in zip(records, record_keys, digests, changed):
                 d = None
-                if keys.record(r.application_id) in changed:
-                    d = r.model_dump(mode="json")
-                    results.put(keys.record(r.application_id), dumps(d), JSON)
+                if new:
+                    d = durable_record(r).model_dump(mode="json")
+                    results.put(key, dumps(d), JSON)
                 line = reusable.get(digest)
                 if line is None:
-                    line = reports.jsonl_record(d if d is not None else r.model_dump(mode="json"))
+                    line = reports.jsonl_record(d if d is not None else durable_record(r).model_dump(mode="json"))
                 jsonl.write(line)
                 sha.update(line)
-            del reusable
-            jsonl.seek(0)
-            csv_data, xlsx_data = reports.write_applications_tables(durable)
-            for name, data, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
-                                      ("applications.csv", csv_data, CSV), ("applications.xlsx", xlsx_data, XLSX)):
+            reusable.close()
+            # the tables show no per-run marks (changes, resolved findings): made from the records as given
+            reports.applications_tables_into(records, csv_f, xlsx_f)
+            for name, fh, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
+                                    ("applications.csv", csv_f, CSV), ("applications.xlsx", xlsx_f, XLSX)):
                 key = tables[name]
-                files[key] = sha.hexdigest() if data is jsonl else hashlib.sha256(data).hexdigest()
+                files[key] = sha.hexdigest() if fh is jsonl else _file_sha256(fh)
                 if prev_files.get(key) != files[key] or key not in present:
-                    results.put(key, data, ctype)
+                    fh.seek(0)
+                    results.put(key, fh, ctype)
     index = {"format": INDEX_FORMAT, "files": files, "jsonl": digests}
     if index != prev:
         results.put(keys.records_index, dumps(index), JSON)
 
 
-def _previous_lines(results: ObjectStore, key: str, prev_files: dict[str, str], prev_lines: list[str]) -> dict[str, memoryview]:
-    """The last applications.jsonl's lines (newline included) by the digest of their record, when that
-    file is still exactly what the index says was written (else nothing is reused). Views into the file
-    as read, not copies of its lines."""
-    if not prev_lines or key not in prev_files:
-        return {}
-    try:
-        data = results.get(key)
-    except KeyError:
-        return {}
-    if hashlib.sha256(data).hexdigest() != prev_files[key]:
-        return {}
-    view, start, lines = memoryview(data), 0, {}
-    for digest in prev_lines:  # a JSON line holds no raw newline; the file ends with one
-        end = data.find(b"\n", start) + 1
-        if end == 0:
-            return {}
-        lines[digest] = view[start:end]
-        start = end
-    return lines if start == len(data) else {}
+class _PreviousLines:
+    """The last applications.jsonl's lines by the digest of their record, when that file is still exactly
+    what the index says was written (else none is reused). The file is copied into a temporary file
+    (``get_into``, in chunks; its sha256 checked) and only each wanted line's place in it is kept: at 10,000
+    records the file is ~130 MB, never held in memory."""
+
+    def __init__(self, results: ObjectStore, key: str, prev_files: dict[str, str], prev_lines: list[str],
+                 wanted: set[str]) -> None:
+        self._at: dict[str, tuple[int, int]] = {}
+        self._fh = tempfile.TemporaryFile()
+        if not prev_lines or key not in prev_files or not wanted.intersection(prev_lines):
+            return
+        try:
+            size = results.get_into(key, self._fh)
+        except KeyError:
+            return
+        if _file_sha256(self._fh) != prev_files[key]:
+            return
+        self._fh.seek(0)
+        at, pos = {}, 0
+        for digest in prev_lines:  # a JSON line holds no raw newline; the file ends with one
+            line = self._fh.readline()
+            if not line.endswith(b"\n"):
+                return
+            if digest in wanted:
+                at[digest] = (pos, len(line))
+            pos += len(line)
+        if pos == size:
+            self._at = at
+
+    def get(self, digest: str) -> bytes | None:
+        place = self._at.get(digest)
+        if place is None:
+            return None
+        self._fh.seek(place[0])
+        return self._fh.read(place[1])
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 def append_run(results: ObjectStore, keys: ResultKeys, history: dict[str, Any], run_entry: dict[str, Any]) -> None:
