@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from pydantic_core import core_schema
+
+from formintake.fields import FIELDS
 
 Severity = Literal["error", "warning", "info"]
 Direction = Literal["platform", "experience_center"]
@@ -44,8 +47,113 @@ STATUS_ZH = {
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
-class Evidence(BaseModel):
+# --------------------------------------------------------------------------- held by the ten thousand
+#
+# The flow process holds every version's record (with its source and findings) from the plan to the
+# reports: at 10,000 uploads every byte per record is 10 MB. Two things pydantic and the transfer from
+# the workers cost per instance, and what these models do instead:
+#
+# * pydantic keeps a set of the names of the fields "explicitly set" in every instance (0.7-1.2 KB each:
+#   a set of more than four names), and copies it with every copy. Nothing in formintake reads it
+#   (``exclude_unset`` is never used on these models), so a held model reports *every* field as set
+#   and shares one set per class (:class:`_AllFields`); assigning, copying and pickling keep working.
+# * the same texts (field keys, option values, dates, units, statuses, codes, hints, run ids) arrive as
+#   a new string in every record a worker pickles back (and, past the JSON parser's small cache, in
+#   every record read from the versions index): they are interned when a record is made, read or
+#   unpickled. Free text (names, addresses, phone numbers) is not interned — unique in a real batch, it
+#   would only grow the interpreter's table of interned strings — but equal texts within one record
+#   (the applicant's name on the cover, in the table and under the commitment) are stored once.
+
+# fields whose values recur across a batch: options, dates, years, and the units and places named
+_SHARED_VALUES = frozenset(
+    [f.key for f in FIELDS if f.type in ("enum", "set", "date", "year")]
+    + ["recommender", "demo_city", "project_location", "center_city"])
+
+
+def _short(value: Any) -> Any:
+    """A text of up to 32 characters (a status, a unit, a folder) as the one shared copy of it."""
+    return sys.intern(value) if type(value) is str and len(value) <= 32 else value
+
+
+def _compact_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``Record.fields`` with interned keys, the values of :data:`_SHARED_VALUES` interned and equal
+    texts within the record stored once."""
+    own: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        if k in _SHARED_VALUES:
+            if type(v) is str:
+                v = sys.intern(v)
+            elif type(v) is list:
+                v = [sys.intern(x) if type(x) is str else x for x in v]
+        elif type(v) is str:
+            v = own.setdefault(v, v)
+        out[sys.intern(k)] = v
+    return out
+
+
+class _AllFields(set):
+    """Every field name of one model class, shared by all its instances as their "fields set" (see
+    above). Adding a field's name (pydantic does when a field is assigned) changes nothing: it is in."""
+
+    __slots__ = ()
+
+    def add(self, name: str) -> None:
+        pass
+
+    def update(self, *names: Any) -> None:
+        pass
+
+    def __copy__(self) -> _AllFields:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _AllFields:
+        return self
+
+
+_ALL_FIELDS: dict[type, _AllFields] = {}
+
+
+class _SharedFieldsSet:
+    """``__pydantic_fields_set__`` of a held model: always the class's :class:`_AllFields`; whatever
+    pydantic stores there (at validation, copy, unpickling) is dropped."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        cls = type(obj)
+        names = _ALL_FIELDS.get(cls)
+        if names is None:
+            names = _ALL_FIELDS[cls] = _AllFields(cls.__pydantic_fields__)
+        return names
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        pass
+
+
+class Held(BaseModel):
+    """Base of the models held by the thousand in the flow process (see above): no per-instance fields
+    set; :meth:`_compact` interns the instance's short texts when it is validated or unpickled."""
+
+    __pydantic_fields_set__ = _SharedFieldsSet()  # type: ignore[assignment]
+
+    _INTERNED: ClassVar[tuple[str, ...]] = ()  # the text fields interned by _compact
+
+    def _compact(self) -> None:
+        d = self.__dict__
+        for name in self._INTERNED:
+            d[name] = _short(d[name])
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._compact()
+
+
+
+class Evidence(Held):
     """Where a value was found, precise enough for a reviewer to open the file at that place."""
+
+    _INTERNED = ("label",)
 
     method: Literal[
         "docx-table", "docx-paragraph", "docx-content-control", "pdf-table", "pdf-text", "ocr", "file"
@@ -102,7 +210,7 @@ class Waiver(BaseModel):
     reason: str
 
 
-class Finding(BaseModel):
+class Finding(Held):
     code: str
     severity: Severity
     field: str = ""
@@ -123,6 +231,21 @@ class Finding(BaseModel):
     def identity(self) -> tuple[str, str]:
         """What makes two findings 'the same' across runs of one application."""
         return (self.code, self.field)
+
+    # the catalogue's texts (hints, expectations, clauses, most messages) recur in every finding of a
+    # code: every text is interned, whatever its length (a unique message costs one table entry)
+    _INTERNED = ("code", "severity", "field", "expected", "message", "message_en", "hint", "clause")
+
+    def _compact(self) -> None:
+        d = self.__dict__
+        for name in self._INTERNED:
+            if type(v := d[name]) is str:
+                d[name] = sys.intern(v)
+
+    @model_validator(mode="after")
+    def _compacted(self) -> Finding:
+        self._compact()
+        return self
 
 
 class ExtractedForm(BaseModel):
@@ -159,7 +282,9 @@ class ExtractedForm(BaseModel):
         return not any(f.severity == "error" for f in self.intake_findings)
 
 
-class SourceInfo(BaseModel):
+class SourceInfo(Held):
+    _INTERNED = ("bucket", "recommender_path")
+
     bucket: str | None = None
     key: str  # object key, or a path relative to the checked folder
     # the file name's raw bytes (hex) when they were not UTF-8 and ``key`` holds them decoded (GB18030)
@@ -170,6 +295,61 @@ class SourceInfo(BaseModel):
     size: int | None = None
     uploaded_at: str | None = None  # ISO timestamp (UTC)
     recommender_path: str | None = None  # the <recommender> segment of the key
+
+
+# zlib preset dictionaries for Packed: the JSON a record's detail repeats (keys, evidence's shape, labels,
+# states), so a record's evidence packs into ~0.7 KB instead of ~1.3 (raw 1.3 -> 1.1 KB, states 0.3 ->
+# 0.06 KB; at level 1, no slower). A blob names its dictionary by checksum (zlib's DICTID): these bytes
+# are FROZEN — a stored versions index holds blobs made with them. To change one, add a new version and
+# keep this one for reading (tests/test_scale.py pins the checksums). Blobs made without one still read.
+_ZDICT_V1_FIELDS = (
+    ("direction", "申报方向"), ("project_name", "项目名称"), ("applicant_name_cover", "申报单位（盖章）"),
+    ("recommender", "推荐单位（盖章）"), ("demo_city", "示范城市额外推荐"), ("recommend_rank", "推荐排序"), ("apply_date", "申报日期"),
+    ("applicant_name", "单位名称"), ("uscc", "统一社会信用代码"), ("registered_address", "注册地址"),
+    ("office_address", "通讯地址"), ("postcode", "邮政编码"), ("entity_nature", "单位性质"), ("founded_on", "成立时间"),
+    ("registered_capital_wan", "注册资本（万元）"), ("legal_representative", "法定代表人"), ("contact_name", "联系人"),
+    ("contact_title", "职务"), ("contact_phone", "联系电话"), ("contact_email", "电子邮箱"), ("employees", "员工总数（人）"),
+    ("rnd_staff", "其中研发人员（人）"), ("revenue_prev_wan", "上年度营业收入（万元）"), ("rnd_spend_prev_wan", "上年度研发投入（万元）"),
+    ("main_business", "主营业务"), ("project_location", "项目所在地"), ("start_date", "项目上线（开业）时间"),
+    ("total_investment_wan", "项目总投资（万元）"), ("invested_wan", "其中已完成投资（万元）"), ("tech_means", "主要技术手段"),
+    ("summary", "项目简介"), ("platform_name", "平台名称"), ("mau_prev_avg", "上一年度平均月活用户数"), ("mau_year", "月活统计年度"),
+    ("registered_users", "注册用户数"), ("service_scopes", "服务领域"), ("center_name", "体验中心名称"),
+    ("center_kind", "体验中心类型"), ("center_address", "体验中心地址"), ("center_city", "所在城市"),
+    ("area_sqm", "体验中心面积（平方米）"), ("functions", "功能"), ("opened_on", "开业时间"), ("annual_visitors", "上年度接待人次"),
+    ("commitment_signatory", "法定代表人（签字）"), ("commitment_date", "承诺日期"),
+    ("applicant_name_commitment", "申报单位（盖章）"), ("recommender_opinion", "推荐单位意见"), ("recommender_date", "推荐日期"),
+)
+
+
+def _zdicts_v1() -> dict[str, bytes]:
+    ev = "".join(f'"{k}":{{"method":"pdf-text","table":null,"row":null,"col":null,"paragraph":null,"page":1,'
+                 f'"bbox":[123.5,209.1,267.5,222.0],"label":"{label}","confidence":null}},' for k, label in _ZDICT_V1_FIELDS)
+    ev += "".join(f'"{k}":{{"method":"docx-table","table":0,"row":1,"col":1,"paragraph":null,"page":null,'
+                  f'"bbox":null,"label":"{label}","confidence":null}},' for k, label in _ZDICT_V1_FIELDS)
+    return {
+        "evidence": ev.encode(),
+        "raw": "".join(f'"{k}":"",' for k, _ in _ZDICT_V1_FIELDS).encode(),
+        "field_states": ("".join(f'"{k}":"ok",' for k, _ in _ZDICT_V1_FIELDS) + '"missing","placeholder","invalid"').encode(),
+    }
+
+
+_ZDICTS = _zdicts_v1()  # what Packed.of compresses with, by kind
+_ZDICT_BY_ID = {zlib.adler32(d): d for d in _ZDICTS.values()}  # what a blob's DICTID names
+
+
+def _deflate(text: bytes, kind: str) -> bytes:
+    z = zlib.compressobj(1, zdict=_ZDICTS[kind])
+    return z.compress(text) + z.flush()
+
+
+def _inflate(blob: bytes) -> bytes:
+    if len(blob) > 6 and blob[1] & 0x20:  # FDICT: made with a preset dictionary, named by its adler32
+        zdict = _ZDICT_BY_ID.get(int.from_bytes(blob[2:6], "big"))
+        if zdict is None:
+            raise ValueError("packed with an unknown zlib dictionary")
+        z = zlib.decompressobj(zdict=zdict)
+        return z.decompress(blob) + z.flush()
+    return zlib.decompress(blob)
 
 
 class Packed(Mapping):
@@ -195,10 +375,10 @@ class Packed(Mapping):
             text = adapter.dump_json(checked)
         except ValueError:  # a lone surrogate in a text: kept as written (as the record writer does)
             text = json.dumps(adapter.dump_python(checked, mode="json"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-        return cls(zlib.compress(text, 1), kind)
+        return cls(_deflate(text, kind), kind)
 
     def json(self) -> bytes:
-        return zlib.decompress(self.blob)
+        return _inflate(self.blob)
 
     def plain(self) -> dict[str, Any]:
         """The packed dict as JSON values (what a record's JSON holds)."""
@@ -214,12 +394,13 @@ class Packed(Mapping):
         except ValueError:
             return _PACKED_TYPES[self.kind].validate_python(self.plain())
 
-    # Mapping: one decode per call (not one per key)
+    # Mapping: one decode per call (not one per key); one entry read is the only one made into objects
     def __getitem__(self, key: str) -> Any:
-        return self.unpack()[key]
+        return _PACKED_VALUES[self.kind].validate_python(self.plain()[key])
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.unpack().get(key, default)
+        plain = self.plain()
+        return _PACKED_VALUES[self.kind].validate_python(plain[key]) if key in plain else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.unpack())
@@ -286,7 +467,7 @@ class _PackedAs:
             validate, serialization=core_schema.plain_serializer_function_ser_schema(serialize, info_arg=True))
 
 
-class Record(BaseModel):
+class Record(Held):
     application_id: str
     campaign: str
     direction: Direction | None = None
@@ -307,6 +488,19 @@ class Record(BaseModel):
     pipeline_version: str
     processed_at: str  # ISO timestamp of the extraction
 
+    _INTERNED = ("application_id", "campaign", "direction", "status", "recommender_path", "recommender_unit",
+                 "file_type", "pipeline_version")
+
+    def _compact(self) -> None:
+        """The short texts interned (see Held), and ``fields`` (:func:`_compact_fields`)."""
+        super()._compact()
+        self.__dict__["fields"] = _compact_fields(self.__dict__["fields"])
+
+    @model_validator(mode="after")
+    def _compacted(self) -> Record:
+        self._compact()
+        return self
+
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error" and not f.waived]
 
@@ -318,4 +512,9 @@ _PACKED_TYPES: dict[str, TypeAdapter] = {
     "field_states": TypeAdapter(dict[str, FieldState]),
     "raw": TypeAdapter(dict[str, str | None]),
     "evidence": TypeAdapter(dict[str, Evidence | None]),
+}
+_PACKED_VALUES: dict[str, TypeAdapter] = {  # one entry of each
+    "field_states": TypeAdapter(FieldState),
+    "raw": TypeAdapter(str | None),
+    "evidence": TypeAdapter(Evidence | None),
 }

@@ -6,12 +6,14 @@ version is processed, so a run that dies halfway keeps what it finished.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
-from formintake.models import Record, SourceInfo
+from formintake.models import Held, Record, SourceInfo
 
 
-class VersionDoc(BaseModel):
+class VersionDoc(Held):
+    """A held model (models.Held): every field reported as set, its run ids interned."""
+
+    _INTERNED = ("first_seen_run", "processed_run")
+
     vid: str  # version_id_of(the object version): stable, file-safe
     first_seen_run: str  # the run that first took the version in (kept by a --full re-run): corrections are judged by it
     processed_run: str  # the run that last extracted it

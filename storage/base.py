@@ -17,7 +17,7 @@ def as_listed_in_xml(name: str) -> str:
     return _NOT_XML.sub("\ufffd", name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a listing of 10,000 versions is held through a run
 class ObjectVersion:
     key: str
     version_id: str | None  # None where the store has no versioning (a local folder)

@@ -44,6 +44,17 @@ def _is_results_folder(entries: list[os.DirEntry]) -> bool:
     return b"state" in names and (b"records" in names or b"reports" in names)
 
 
+def _may_hold(folder: bytes, prefix: str) -> bool:
+    """Whether keys under ``folder`` (raw, relative) can start with ``prefix``: a UTF-8 folder name is
+    its key's text, so a folder off the prefix's path is not walked (a results folder's ``state/``
+    without its ``records/`` and ``reports/``); a name that is not UTF-8 is always walked."""
+    try:
+        text = folder.decode("utf-8") + "/"
+    except UnicodeDecodeError:
+        return True
+    return text.startswith(prefix) or prefix.startswith(text)
+
+
 def _iso_mtime(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -74,10 +85,14 @@ def _kind(mode: int) -> str:
 
 
 class _Entry:
-    __slots__ = ("path", "raw_rel", "not_regular", "st")
+    """A listed name: where it is, and of its stat only what a listing shows (the index of a folder of
+    10,000 uploads is kept for the run: a whole ``os.stat_result`` is ~0.8 KB of number objects)."""
+
+    __slots__ = ("path", "raw_rel", "not_regular", "size", "mtime")
 
     def __init__(self, path: bytes, raw_rel: bytes, not_regular: str | None, st: os.stat_result) -> None:
-        self.path, self.raw_rel, self.not_regular, self.st = path, raw_rel, not_regular, st
+        self.path, self.raw_rel, self.not_regular = path, raw_rel, not_regular
+        self.size, self.mtime = st.st_size, st.st_mtime
 
 
 class LocalStore:
@@ -156,6 +171,8 @@ class LocalStore:
                     continue
                 child = rel + b"/" + name if rel else name
                 if descend:
+                    if prefix and not _may_hold(child, prefix):
+                        continue
                     stack.append((path, child))
                 else:
                     found.append((child, path, why, st))
@@ -195,7 +212,7 @@ class LocalStore:
         self._index.update(walked)
         for key, ent in walked:
             etag = None
-            size = ent.st.st_size
+            size = ent.size
             if ent.not_regular is None:
                 try:
                     fd = self._open_regular(ent)
@@ -212,7 +229,7 @@ class LocalStore:
                 size = 0
             out.append(
                 ObjectVersion(
-                    key=key, version_id=None, etag=etag, size=size, last_modified=_iso_mtime(ent.st.st_mtime),
+                    key=key, version_id=None, etag=etag, size=size, last_modified=_iso_mtime(ent.mtime),
                     is_latest=True, key_bytes_hex=ent.raw_rel.hex() if ent.raw_rel else None,
                     not_regular=ent.not_regular,
                 )
@@ -221,20 +238,28 @@ class LocalStore:
 
     def _entry(self, key: str) -> _Entry:
         ent = self._index.get(key)
-        if ent is None:
+        if ent is None and not self._uploads and "\\" not in key:
+            # not read as uploads (a results folder, or uploads already listed): a plain key is its path;
+            # no walk of the whole folder (and no index of every file in it) to read or miss one
+            ent = self._by_path(key)
+            if ent is None:
+                raise KeyError(key)
+        if ent is None:  # an upload's name may not be its path (GBK bytes, a backslash): found by listing
             self._index.update(self._walk(""))
             ent = self._index.get(key)
         if ent is None:  # not an upload (hidden, our own output): only our own keys, by path
-            try:
-                p = self._path(key)
-            except ValueError as exc:
-                raise KeyError(key) from exc
-            try:
-                st = p.lstat()
-            except OSError as exc:
-                raise KeyError(key) from exc
-            ent = _Entry(os.fsencode(p), b"", None if stat.S_ISREG(st.st_mode) else _kind(st.st_mode), st)
+            ent = self._by_path(key)
+        if ent is None:
+            raise KeyError(key)
         return ent
+
+    def _by_path(self, key: str) -> _Entry | None:
+        try:
+            p = self._path(key)
+            st = p.lstat()
+        except (ValueError, OSError):
+            return None
+        return _Entry(os.fsencode(p), b"", None if stat.S_ISREG(st.st_mode) else _kind(st.st_mode), st)
 
     def get(self, key: str, version_id: str | None = None, *, max_bytes: int | None = None) -> bytes:
         with os.fdopen(self._open_key(key, version_id), "rb") as fh:
