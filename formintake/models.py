@@ -365,7 +365,7 @@ class Packed(Mapping):
     __slots__ = ("blob", "kind")
 
     def __init__(self, blob: bytes, kind: str) -> None:
-        self.blob, self.kind = blob, kind
+        self.blob, self.kind = blob, sys.intern(kind)  # unpickled: one "evidence" for all, not one each
 
     @classmethod
     def of(cls, kind: str, value: Mapping) -> Packed:
@@ -489,7 +489,7 @@ class Record(Held):
     processed_at: str  # ISO timestamp of the extraction
 
     _INTERNED = ("application_id", "campaign", "direction", "status", "recommender_path", "recommender_unit",
-                 "file_type", "pipeline_version")
+                 "file_type", "pipeline_version", "processed_at")  # a second's records share processed_at
 
     def _compact(self) -> None:
         """The short texts interned (see Held), and ``fields`` (:func:`_compact_fields`)."""
