@@ -269,11 +269,10 @@ def _script_json_into(data: dict[str, Any], out: BinaryIO) -> None:
         for k, v in data.items():
             out.write(sep + orjson.dumps(k) + b":")
             if k == "apps":
-                inner = b"["
-                for a in v:
-                    out.write(inner + _script_safe(orjson.dumps(a)))
-                    inner = b","
-                out.write(b"[]" if inner == b"[" else b"]")
+                out.write(b"[")
+                for i in range(0, len(v), 256):  # a block of applications per write
+                    out.write((b"," if i else b"") + _script_safe(b",".join(orjson.dumps(a) for a in v[i:i + 256])))
+                out.write(b"]")
             else:
                 out.write(_script_safe(orjson.dumps(v)))
             sep = b","

@@ -111,21 +111,29 @@ def finding_cells(row: FindingRow) -> list[Any]:
 
 
 class _CsvOut:
-    """A CSV (UTF-8 with BOM, CRLF) written row by row into a binary file: never whole in memory."""
+    """A CSV (UTF-8 with BOM, CRLF) written into a binary file a block of rows at a time: never whole in
+    memory (rows gather in a small text buffer, encoded and written every ~1 MB)."""
 
     def __init__(self, out: BinaryIO, header: Sequence[str]) -> None:
-        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-        self._text.write(BOM)
-        self._w = csv.writer(self._text, lineterminator="\r\n")
+        self._out = out
+        self._buf = io.StringIO()
+        self._buf.write(BOM)
+        self._w = csv.writer(self._buf, lineterminator="\r\n")
         self._w.writerow(header)
 
     def row(self, values: Sequence[Any]) -> None:
         self._w.writerow([csv_safe(v) for v in values])
+        if self._buf.tell() > 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._out.write(self._buf.getvalue().encode("utf-8"))
+        self._buf.seek(0)
+        self._buf.truncate()
 
     def close(self) -> None:
-        """Flush and hand the binary file back (left open, positioned after the CSV)."""
-        self._text.flush()
-        self._text.detach()
+        """Write what is left (the binary file stays open, positioned after the CSV)."""
+        self._flush()
 
 
 def _csv_into(out: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -233,11 +241,16 @@ def exceptions_json_into(inp: ReportInput, out: BinaryIO) -> None:
             sep = b",\n  "
         for k, items in lists.items():
             out.write(sep + orjson.dumps(k) + b": [")
-            inner = b"\n    "
+            first, block = True, []
             for item in items:
-                out.write(inner + _indented(item, 2))
-                inner = b",\n    "
-            out.write(b"]" if inner == b"\n    " else b"\n  ]")
+                block.append(_indented(item, 2))
+                if len(block) == 256:  # one write per block of elements
+                    out.write((b"\n    " if first else b",\n    ") + b",\n    ".join(block))
+                    first, block = False, []
+            if block:
+                out.write((b"\n    " if first else b",\n    ") + b",\n    ".join(block))
+                first = False
+            out.write(b"]" if first else b"\n  ]")
             sep = b",\n  "
         out.write(b"\n}")
     except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate: the whole document by the json module
