@@ -150,6 +150,60 @@ def _worker_peaks_mb() -> list[float]:
     return out
 
 
+def _cpu_s() -> dict[int | str, float]:
+    """CPU seconds (user + system) so far of this process ("flow"), of each live extraction worker (by
+    pid), of this process's other descendants ("servers": SeaweedFS, the Prefect server, the fork
+    server) and of the whole machine ("machine": every core's busy time, other people's work included)."""
+    from formintake.extractors.isolated import shared_extractor
+
+    tick = os.sysconf("SC_CLK_TCK")
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out: dict[int | str, float] = {"flow": ru.ru_utime + ru.ru_stime, "servers": 0.0, "s3": 0.0}
+    parent, cpu, name = {}, {}, {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                head, tail = open(f"/proc/{d}/stat", encoding="ascii", errors="replace").read().rsplit(")", 1)
+                fields = tail.split()
+                parent[int(d)], cpu[int(d)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+                name[int(d)] = head.partition("(")[2]
+            except (OSError, IndexError, ValueError):
+                pass
+    workers = set(shared_extractor().worker_pids())
+    me = os.getpid()
+    for pid in cpu:
+        p, hops = parent.get(pid), 0
+        while p and p != me and hops < 20:
+            p, hops = parent.get(p), hops + 1
+        if p == me:
+            if pid in workers:
+                out[pid] = cpu[pid]
+            elif name[pid] == "weed":
+                out["s3"] += cpu[pid]
+            else:
+                out["servers"] += cpu[pid]
+    with open("/proc/stat", encoding="ascii") as fh:
+        user, nice, system, idle, iowait, irq, softirq, *_ = (int(x) for x in fh.readline().split()[1:])
+    out["machine"] = (user + nice + system + irq + softirq) / tick
+    return out
+
+
+def _pool_use(before: dict, after: dict, stats_before: tuple[float, float]) -> dict:
+    """What the flow process and the extraction workers did during one run: CPU seconds of each, and the
+    pool's busy / idle seconds (idle: a worker waiting for its next document while the run lasted)."""
+    from formintake.extractors.isolated import shared_extractor
+
+    st = shared_extractor().stats
+    busy, slots = st.busy_s - stats_before[0], st.slot_s - stats_before[1]
+    workers = sum(v - before.get(k, 0.0) for k, v in after.items() if isinstance(k, int))
+    flow, servers, s3 = (after[k] - before[k] for k in ("flow", "servers", "s3"))
+    return {"flow_cpu_s": round(flow, 2), "worker_cpu_s": round(workers, 2), "s3_cpu_s": round(s3, 2),
+            "servers_cpu_s": round(servers, 2),
+            "others_cpu_s": round(max(0.0, after["machine"] - before["machine"] - flow - workers - servers - s3), 2),
+            "pool_busy_s": round(busy, 2), "pool_idle_s": round(max(0.0, slots - busy), 2),
+            "pool_idle_share": round(max(0.0, slots - busy) / slots, 3) if slots else None}
+
+
 def _run_row(label: str, seconds: float, r, steps: dict, worker_peak: float, **extra) -> dict:
     return {"run": label, "seconds": round(seconds, 2), "processed": r.processed, "reused": r.reused,
             "steps": {k: round(v, 2) for k, v in steps.items()}, "rss_peak_mb": round(_rss_mb(), 1),
@@ -324,21 +378,26 @@ def s3_flow_case(n: int, dask: bool = False) -> dict:
                     rel = (base / "changed" / "target").read_text(encoding="utf-8")
                     uploads.put(f"2023/{rel}", (base / "changed" / "data").read_bytes())
                 timing.take()
+                st = shared_extractor().stats
+                cpu, stats = _cpu_s(), (st.busy_s, st.slot_s)
                 t0 = time.perf_counter()
                 summary = ingest(campaign="2023")
                 seconds = time.perf_counter() - t0
                 steps = timing.take()
+                use = _pool_use(cpu, _cpu_s(), stats)
                 peak = max([peak, *_worker_peaks_mb()])
                 ours = sum(v for k, v in steps.items() if k in STEPS)
                 flow_s = summary["seconds"]
 
                 class R:  # what _run_row reads
                     processed, reused = summary["processed"], summary["reused"]
-                row = _run_row(label, seconds, R, steps, peak, flow_seconds=flow_s)
+                row = _run_row(label, seconds, R, steps, peak, flow_seconds=flow_s, **use)
                 # "extract" is the flow's wall time over all batches (local pool or Dask), not their sum
                 row["prefect_share"] = round(max(0.0, flow_s - ours) / flow_s, 3) if flow_s else None
                 runs.append(row)
                 print(f"bench: s3+flow{' dask' if dask else ''} {n} {label}: {seconds:.1f} s", file=sys.stderr)
+            if not dask:
+                runs.append(_fresh_process_run(uploads))
     finally:
         shared_extractor().close()
         if cluster is not None:
@@ -346,6 +405,50 @@ def s3_flow_case(n: int, dask: bool = False) -> dict:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return {"n": n, "dask": dask, "runs": runs}
+
+
+_FRESH_RUN = """
+import json, sys, time
+t0 = time.perf_counter()
+from formintake import timing
+from formintake.extractors.isolated import shared_extractor
+from formintake.flows.ingest import ingest
+t1 = time.perf_counter()
+summary = ingest(campaign="2023")
+t2 = time.perf_counter()
+st = shared_extractor().stats
+print(json.dumps({"imports": t1 - t0, "seconds": t2 - t1, "summary": summary, "steps": timing.take(),
+                  "pool_busy_s": st.busy_s, "pool_slot_s": st.slot_s}))
+"""
+
+
+def _fresh_process_run(uploads) -> dict:
+    """One more upload changed, and the flow run in a new interpreter (as a deployment's worker runs each
+    flow run): its extraction workers start during the run. Against the same S3 and Prefect servers."""
+    import subprocess
+
+    from prefect.settings import PREFECT_API_URL
+
+    rel, data = _render_one((4, 1))  # upload 4 with a corrected phone: a new version to extract
+    uploads.put(f"2023/{rel}", data)
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _FRESH_RUN], env=env, capture_output=True, text=True, timeout=900,
+                          cwd=ROOT)
+    process_s = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"the fresh-process flow run failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    summary, steps, flow_s = out["summary"], out["steps"], out["summary"]["seconds"]
+    ours = sum(v for k, v in steps.items() if k in STEPS)
+    slots, busy = out["pool_slot_s"], out["pool_busy_s"]
+    print(f"bench: s3+flow 1 changed, fresh process: {out['seconds']:.1f} s (process {process_s:.1f} s)", file=sys.stderr)
+    return {"run": "1 changed (fresh process)", "seconds": round(out["seconds"], 2), "processed": summary["processed"],
+            "reused": summary["reused"], "steps": {k: round(v, 2) for k, v in steps.items()}, "rss_peak_mb": 0.0,
+            "worker_peak_mb": 0.0, "flow_seconds": flow_s, "process_seconds": round(process_s, 2),
+            "imports_s": round(out["imports"], 2),
+            "prefect_share": round(max(0.0, flow_s - ours) / flow_s, 3) if flow_s else None,
+            "pool_busy_s": round(busy, 2), "pool_idle_s": round(max(0.0, slots - busy), 2)}
 
 
 def floors_case(sample: int = 20) -> dict:
@@ -458,11 +561,21 @@ def print_tables(results: dict, table) -> None:
                          _fmt_s(r.get("flow_seconds")),
                          *[_fmt_s(r["steps"].get(s)) for s in STEPS],
                          "" if r.get("prefect_share") is None else f"{r['prefect_share'] * 100:.0f} %",
-                         f"{r['rss_peak_mb']:.0f}", f"{r['worker_peak_mb']:.0f}",
+                         f"{r['rss_peak_mb']:.0f}" if r["rss_peak_mb"] else "", f"{r['worker_peak_mb']:.0f}" if r["rss_peak_mb"] else "",
                          "{:.1f}–{:.1f}".format(*case["load"]) if case.get("load") else ""])
     if rows:
         print(table(rows, ["case", "run", "new/reused", "wall s", "flow s", *STEPS, "prefect",
                            "RSS MB", "worker MB", "load"]))
+    use = [[f"{'flow+S3+Dask' if c['dask'] else 'flow+S3'} {c['n']:,}", r["run"], _fmt_s(r.get("flow_cpu_s")),
+            _fmt_s(r.get("worker_cpu_s")), _fmt_s(r.get("s3_cpu_s")), _fmt_s(r.get("servers_cpu_s")), _fmt_s(r.get("others_cpu_s")),
+            _fmt_s(r.get("pool_busy_s")), _fmt_s(r.get("pool_idle_s")),
+            "" if r.get("pool_idle_share") is None else f"{r['pool_idle_share'] * 100:.0f} %", _load(c)]
+           for c in results.get("s3", []) for r in c["runs"] if "pool_busy_s" in r]
+    if use:
+        print()
+        print(table(use, ["case", "run", "flow process CPU s", "workers CPU s",
+                          "SeaweedFS CPU s", "Prefect server CPU s", "others' CPU s", "pool busy s", "pool idle s",
+                          "idle share", "load"]))
     html = [[f"{c['n']:,} (run)", "", f"{c['html']['html_mb']} MB", f"{c['html']['open_ms']} ms",
              f"{c['html']['filter_ms']} ms", _ms(c["html"].get("next_page_ms")), _load(c)]
             for c in results.get("local", []) if c.get("html")]

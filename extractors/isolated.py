@@ -126,12 +126,13 @@ def _worker_main(conn: Connection) -> None:
         if job is None:
             return
         fn, args = job
+        t0 = time.perf_counter()
         try:
             out = ("ok", fn(*args))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
             out = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         try:
-            conn.send(out)
+            conn.send((*out, time.perf_counter() - t0))  # + the seconds it worked (the pool's busy time)
         except (BrokenPipeError, OSError):
             return
 
@@ -240,6 +241,16 @@ class Outcome:
 
 
 @dataclass
+class PoolStats:
+    """How busy the workers were, summed over the pool's runs (the benchmark reads it): ``busy_s`` the
+    seconds workers spent in jobs (as each worker timed them), ``slot_s`` the runs' wall time times the
+    workers. ``slot_s - busy_s`` is the time workers waited for work (a starved pool)."""
+
+    busy_s: float = 0.0
+    slot_s: float = 0.0
+
+
+@dataclass
 class Part:
     """One piece of a :class:`Split`: ``fn(*args)`` in any worker, stopped after ``timeout_s`` (+ grace)."""
 
@@ -301,6 +312,7 @@ class IsolatedExtractor:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()  # one run() at a time per pool
         self._ctx = None
+        self.stats = PoolStats()
 
     # ---------------------------------------------------------------- workers
 
@@ -351,6 +363,7 @@ class IsolatedExtractor:
         window = max(window or 2 * self.workers, self.workers)
         shared_args = _Shared(shared)
         with self._lock:
+            run_started = time.monotonic()
             source = iter(jobs)
             pending: deque[Job] = deque()
             busy: dict[Connection, _Worker] = {}
@@ -382,7 +395,7 @@ class IsolatedExtractor:
                         job, w.job = w.job, None
                         assert job is not None
                         try:
-                            status, value = conn.recv()
+                            status, value, worked = conn.recv()
                         except (EOFError, OSError) as exc:  # the worker died on this document
                             self._stop_worker(w, kill=True)
                             job.attempts += 1
@@ -395,6 +408,7 @@ class IsolatedExtractor:
                                 seconds=time.monotonic() - w.started, worker=w.proc.pid), pending)
                             continue
                         self._idle.append(w)
+                        self.stats.busy_s += worked
                         seconds = time.monotonic() - w.started
                         out = (Outcome("ok", value, seconds=seconds, worker=w.proc.pid) if status == "ok"
                                else Outcome("error", detail=value, seconds=seconds, worker=w.proc.pid))
@@ -413,6 +427,7 @@ class IsolatedExtractor:
             finally:
                 for w in busy.values():  # the caller stopped early: these results are not wanted
                     self._stop_worker(w, kill=True)
+                self.stats.slot_s += (time.monotonic() - run_started) * self.workers
 
     def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker], shared: _Shared) -> None:
         """Queued jobs to the idle workers (started as needed), up to one job per worker."""

@@ -17,11 +17,18 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import cn2an
-
 from formintake.extractors.checkbox import read_choices
 from formintake.fields import FieldSpec
 from formintake.text import SEAL_NOTE_BRACKETED, fold_width
+
+
+def _cn2an():
+    """cn2an's converter, imported on first use: only Chinese numerals need it, and importing it costs
+    ~0.15 s at every start of a process (the extraction workers' fork server, the flow)."""
+    import cn2an
+
+    return cn2an.cn2an
+
 
 Result = tuple[object, str, str | None]
 
@@ -197,8 +204,9 @@ def parse_quantity(text: str) -> tuple[float, str] | None:
     if m:
         return float(m.group(1)) * 1e8 + float(m.group(2)) * 1e4, unit
     if _CN_NUM.match(t) or re.fullmatch(r"[\d.〇零一二三四五六七八九十百千万亿两点]+", t):
+        convert = _cn2an()
         try:
-            v = cn2an.cn2an(t, "smart")
+            v = convert(t, "smart")
             return float(v), unit
         except Exception:
             return None
@@ -274,8 +282,9 @@ def _cn_date_digits(t: str) -> str:
     def num(s: str) -> str:
         if re.fullmatch(r"[〇零一二三四五六七八九]{4}", s):
             return s.translate(CN_DIGITS)
+        convert = _cn2an()
         try:
-            return str(cn2an.cn2an(s, "normal"))
+            return str(convert(s, "normal"))
         except Exception:
             return s
     return re.sub(r"[〇零一二三四五六七八九十两]+", lambda m: num(m.group(0)), t)

@@ -25,8 +25,8 @@ from formintake.extractors.isolated import default_workers
 from formintake.keys import ResultKeys
 from formintake.models import STATUS_ZH
 from formintake.logging_setup import install_mask_filter
-from formintake.reports.artifacts import NO_FINDINGS, findings_table
-from formintake.reports.masking import mask_for_record, mask_pii
+from formintake.reports.artifacts import ARTIFACT_ROWS, NO_FINDINGS, findings_table, record_masker
+from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, make_client, make_presign_client
@@ -115,7 +115,7 @@ def process_batch(versions: list[ObjectVersion], campaign_id: str, run_id: str, 
         codes = sorted({f.code for f in rec.findings})
         how = f"same bytes as {doc.same_content_as}, extraction reused" if doc.same_content_as \
             else f"{doc.extract_ms:.0f} ms"
-        lines.append(f"processed {mask_for_record(src.key, rec)} (version {src.version_id}): {rec.status}, {how}"
+        lines.append(f"processed {record_masker(rec)(src.key)} (version {src.version_id}): {rec.status}, {how}"
                      + (f", findings {', '.join(codes)}" if codes else ""))
         out.append(doc)
         if progress_hook:
@@ -190,7 +190,7 @@ def _publish_artifacts(result: pipeline.RunResult, campaign_id: str) -> None:
     key = f"formintake-{campaign_id}".lower()
     create_markdown_artifact(markdown=mask_pii(result.summary_markdown), key=f"{key}-summary",
                              description=f"formintake {campaign_id} run {result.run_id}")
-    rows = findings_table(result.records)  # resolved findings too, marked 已解决
+    rows = findings_table(result.records, ARTIFACT_ROWS)  # resolved findings too, marked 已解决
     create_table_artifact(table=rows or NO_FINDINGS, key=f"{key}-findings",
                           description=f"Findings of run {result.run_id} (personal data masked)")
     url = results.url(result.report_keys["exceptions.html"])
@@ -251,6 +251,8 @@ def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None 
             _publish_unchanged_artifacts(result, campaign)
         else:
             dask = dask_address or config_dask_address()
+            if not dask:  # the local workers start while the plan lists the state and reads the index
+                pipeline.warm_pool_early(inputs, full)
             plan = plan_uploads(campaign, full, quote(inputs.versions), warm_pool=not dask)
             docs = dict(plan.known)
             total = len(plan.new)

@@ -17,12 +17,15 @@ Every object version ends in exactly one record; nothing here modifies an upload
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import multiprocessing as mp
 import tempfile
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -43,7 +46,6 @@ from formintake.steps.link import application_id_for, link_versions, records_of
 from formintake.steps.publish import REPORT_FILES, append_run, dumps, publish
 from formintake.storage.base import (NAME_CONTROL, NAME_DOT_SEGMENT, ObjectStore, ObjectTooLarge, ObjectVersion,
                                      UnreachableName, as_listed_in_xml)
-from formintake.storage.s3 import is_transient
 from formintake.validators.recommenders import recommending
 from formintake.findings import make_finding
 from formintake.validators.registry import RuleContext, run_application_rules
@@ -55,12 +57,17 @@ __all__ = [  # what the flow, the CLI, tests and bench use
     "Inputs", "Plan", "RunResult", "ResultKeys", "VersionDoc", "application_id_for", "build_record",
     "check_document", "check_inputs", "extract_and_check",
     "finish", "finish_unchanged", "new_run_id", "now_iso", "plan_run", "process_version", "process_versions", "run_campaign",
+    "warm_pool_early",
     "same_content_index", "version_id_of",
 ]
 
 log = logging.getLogger("formintake")
 
 SUPPORTED_SUFFIXES = (".docx", ".pdf")
+# process_versions: uploads read ahead of the extraction workers' demand (threads; their bytes held at once,
+# besides the pool's window of twice the workers), and version documents being stored behind at once
+READ_AHEAD = 4
+WRITE_BEHIND = 4
 
 
 # --------------------------------------------------------------------------- keys and ids
@@ -337,6 +344,8 @@ def _read_upload(uploads: ObjectStore, v: ObjectVersion, campaign: Campaign, fil
     except UnreachableName as exc:
         return None, _name_unreadable(filename, v.key, exc.reason)
     except Exception as exc:  # listed but unreadable (vanished, refused): a record that says so, retried
+        from formintake.storage.s3 import is_transient  # here: the extraction workers never import minio
+
         if is_transient(exc):
             raise  # storage.s3 has already retried it: the run stops, the next run resumes (one retry policy)
         log.error("could not read %s (version %s)", v.key, v.version_id, exc_info=True)
@@ -404,33 +413,65 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
     previous = dict(previous or {})
     timeout_s = campaign.thresholds.doc_timeout_s
 
-    def jobs() -> Iterator[Job]:
-        for v in versions:
-            vid = version_id_of(v)
-            if full and vid not in previous:
-                previous[vid] = _read_doc(results, keys.version_record(vid))
-            started = time.perf_counter()
-            source = SourceInfo(
-                bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
-                size=v.size, uploaded_at=v.last_modified, recommender_path=recommender_of_key(v.key, uploads_prefix),
-            )
-            filename = PurePosixPath(v.key).name
-            data, unread = _read_upload(uploads, v, campaign, filename)
-            if unread is not None:  # nothing to extract: the job carries its result
-                record = build_record(unread, list(unread.intake_findings), source, campaign)
-                yield Job((v, vid, started, filename, source, None), None, ((record, None),), 0)
-                continue
-            source.sha256 = hashlib.sha256(data).hexdigest()
-            twin = twins.get((v.key, source.sha256))
-            if twin is not None:
-                record = twin.record.model_copy(deep=True)
-                record.source = source
-                yield Job((v, vid, started, filename, source, twin.vid), None, ((record, None),), 0)
-            else:
-                yield Job((v, vid, started, filename, source, None), check_document,
-                          (data, filename, campaign, source), timeout_s)
-            del data
+    def fetch(v: ObjectVersion, vid: str) -> tuple[float, bytes | None, ExtractedForm | None, str | None, VersionDoc | None]:
+        """In a reader thread: the upload's bytes (or why not), their sha256 and, for a --full re-run, the
+        version's earlier document."""
+        started = time.perf_counter()
+        prev = _read_doc(results, keys.version_record(vid)) if full and vid not in previous else None
+        data, unread = _read_upload(uploads, v, campaign, PurePosixPath(v.key).name)
+        return started, data, unread, None if data is None else hashlib.sha256(data).hexdigest(), prev
 
+    readers = ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="formintake-read")
+    writers = ThreadPoolExecutor(WRITE_BEHIND, thread_name_prefix="formintake-write")
+
+    def jobs() -> Iterator[Job]:
+        # uploads are read ahead of the workers' demand by a few threads: at most READ_AHEAD in flight or
+        # waiting here, besides the pool's own window (never every upload's bytes at once)
+        todo = iter(versions)
+        ahead: deque[tuple[ObjectVersion, Future]] = deque()
+        try:
+            while True:
+                for v in itertools.islice(todo, READ_AHEAD - len(ahead)):
+                    ahead.append((v, readers.submit(fetch, v, version_id_of(v))))
+                if not ahead:
+                    return
+                v, fut = ahead.popleft()
+                started, data, unread, sha, prev = fut.result()  # a transient read failure stops the run
+                vid = version_id_of(v)
+                if full and vid not in previous:
+                    previous[vid] = prev
+                source = SourceInfo(
+                    bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
+                    size=v.size, uploaded_at=v.last_modified,
+                    recommender_path=recommender_of_key(v.key, uploads_prefix),
+                )
+                filename = PurePosixPath(v.key).name
+                if unread is not None:  # nothing to extract: the job carries its result
+                    record = build_record(unread, list(unread.intake_findings), source, campaign)
+                    yield Job((v, vid, started, filename, source, None), None, ((record, None),), 0)
+                    continue
+                source.sha256 = sha
+                twin = twins.get((v.key, sha))
+                if twin is not None:
+                    record = twin.record.model_copy(deep=True)
+                    record.source = source
+                    yield Job((v, vid, started, filename, source, twin.vid), None, ((record, None),), 0)
+                else:
+                    yield Job((v, vid, started, filename, source, None), check_document,
+                              (data, filename, campaign, source), timeout_s)
+                del data, fut
+        finally:
+            for _, fut in ahead:
+                fut.cancel()
+
+    def store(doc: VersionDoc) -> VersionDoc:  # in a writer thread
+        results.put(keys.version_record(doc.vid), dumps(doc.model_dump(mode="json")), "application/json")
+        return doc
+
+    # version documents are stored behind by a few threads; each is yielded once it is stored (in the
+    # order the workers finished), so a run that dies keeps what it handed on. A PUT that still fails
+    # after storage.s3's retries stops the run, as it did when this thread stored it.
+    behind: deque[Future] = deque()
     t0 = time.perf_counter()
     try:
         for (v, vid, started, filename, source, reused_from), out in _run(jobs(), shared=(campaign,)):
@@ -461,15 +502,35 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
                 same_content_as=reused_from,
                 record=record,
             )
-            results.put(keys.version_record(vid), dumps(doc.model_dump(mode="json")), "application/json")
-            yield doc
+            behind.append(writers.submit(store, doc))
+            while behind and (behind[0].done() or len(behind) > WRITE_BEHIND):
+                yield behind.popleft().result()
+        while behind:
+            yield behind.popleft().result()
     finally:
+        readers.shutdown(wait=True, cancel_futures=True)
+        writers.shutdown(wait=True)  # what was handed to a writer is stored even when the run stops here
         add_time(step, time.perf_counter() - t0)
 
 
 def _pool_usable() -> bool:
     """Isolation is on and this process may start processes (a daemonic one may not: a Dask worker)."""
     return isolation_enabled() and not mp.current_process().daemon
+
+
+def warm_pool_early(inputs: Inputs, full: bool) -> bool:
+    """Start this process's extraction workers now, in the background (``IsolatedExtractor.warm_up``),
+    when :func:`check_inputs` lists versions the last run did not handle (more or fewer than its
+    processed + reused) or ``full``: a fresh process spends ~1 s starting them, which the plan (listing the
+    state, reading the versions index) then hides. A run whose only change is the waivers or the campaign
+    file lists as many as the last run and starts none here (the plan still does if a version is new: an
+    overwritten file in a local folder). Returns whether it started them."""
+    runs = inputs.history.get("runs") or []
+    last = runs[-1] if runs else {}
+    if not _pool_usable() or not (full or len(inputs.versions) != last.get("processed", 0) + last.get("reused", 0)):
+        return False
+    shared_extractor().warm_up()
+    return True
 
 
 def _run(jobs: Iterator[Job], shared: tuple = ()) -> Iterator[tuple[tuple, Outcome]]:
@@ -594,6 +655,7 @@ def run_campaign(uploads: ObjectStore, results: ObjectStore, campaign: Campaign,
     inputs = check_inputs(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full, bucket=bucket)
     if inputs.same_as is not None:
         return finish_unchanged(results, campaign, inputs, run_id=run_id, started_at=started_at)
+    warm_pool_early(inputs, full)
     plan = plan_run(uploads, results, campaign, uploads_prefix=uploads_prefix, full=full, versions=inputs.versions)
     docs = dict(plan.known)
     versions = process_versions(uploads, results, plan.new, campaign, uploads_prefix=uploads_prefix, run_id=run_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -81,6 +82,11 @@ class ObjectStore(Protocol):
     def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> None:
         """Write (or overwrite) an object: ``data`` is its bytes, or a binary file positioned at its start
         (copied from there, never read whole into memory: a table of every record at 10,000 forms)."""
+
+    def put_many(self, items: Iterable[tuple[str, bytes | BinaryIO, str]]) -> None:
+        """``put`` each ``(key, data, content_type)``, several at a time where the store gains by it (S3).
+        ``items`` is taken lazily (a caller may make each object as it goes); the first write that
+        fails is raised, and what was not yet taken is not written."""
 
     def exists(self, key: str) -> bool: ...
 

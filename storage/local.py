@@ -27,6 +27,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -320,6 +321,11 @@ class LocalStore:
                 pass
             raise
         self._index.pop(key, None)
+
+    def put_many(self, items: Iterable[tuple[str, bytes | BinaryIO, str]]) -> None:
+        """``put`` each ``(key, data, content_type)`` in turn (base.ObjectStore.put_many)."""
+        for key, data, content_type in items:
+            self.put(key, data, content_type)
 
     def exists(self, key: str) -> bool:
         try:

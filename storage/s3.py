@@ -18,7 +18,9 @@ import os
 import random
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, TypeVar
 
 import certifi
@@ -37,6 +39,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PRESIGN_EXPIRY = dt.timedelta(days=7)  # the S3 maximum for SigV4 presigned URLs
+# HTTP connections kept per host: at least the threads that share one client (the pipeline's readers and
+# writers beside the extraction workers, 4 + 4, and put_many's PUT_THREADS); a thread over it would open
+# a connection and throw it away each time (urllib3's "connection pool is full")
+POOL_CONNECTIONS = 32
+PUT_THREADS = 8  # put_many: objects written at once
 
 # S3 error codes worth retrying (the server is busy or had a hiccup)
 TRANSIENT_CODES = frozenset(
@@ -180,7 +187,7 @@ def http_client(connect_timeout: float = 5.0, read_timeout: float = 60.0, cert_c
     """The pool minio uses, minus its own retries (ours are above it) and with short connect timeouts."""
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-        maxsize=16,
+        maxsize=POOL_CONNECTIONS,
         cert_reqs="CERT_REQUIRED" if cert_check else "CERT_NONE",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
         retries=False,
@@ -447,6 +454,26 @@ class S3Store:
 
         res = self._retry(put, f"put {self.bucket}/{name}")
         return getattr(res, "version_id", None) or None
+
+    def put_many(self, items: Iterable[tuple[str, bytes | BinaryIO, str]], threads: int = PUT_THREADS) -> None:
+        """``put`` each ``(key, data, content_type)``, ``threads`` at a time (a thousand record files
+        one after another spent most of their time waiting for the server). ``items`` is taken lazily, at
+        most twice ``threads`` ahead of the finished writes, so a caller may make each object as it goes.
+        A write that still fails after its retries is raised once the writes under way have ended; the
+        items not yet taken are not written."""
+        threads = max(1, threads)
+        pending: deque[Future] = deque()
+        with ThreadPoolExecutor(threads, thread_name_prefix="formintake-put") as pool:
+            try:
+                for key, data, content_type in items:
+                    pending.append(pool.submit(self.put, key, data, content_type))
+                    while pending and (pending[0].done() or len(pending) >= 2 * threads):
+                        pending.popleft().result()
+                while pending:
+                    pending.popleft().result()
+            finally:
+                for fut in pending:
+                    fut.cancel()
 
     def exists(self, key: str) -> bool:
         name = self._full(key)
