@@ -171,16 +171,20 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
                                   {d for d, new in zip(digests, changed) if not new})
         with tempfile.TemporaryFile() as jsonl, tempfile.TemporaryFile() as csv_f, tempfile.TemporaryFile() as xlsx_f:
             sha = hashlib.sha256()
-            for r, key, digest, new in zip(records, record_keys, digests, changed):
-                d = None
-                if new:
-                    d = durable_record(r).model_dump(mode="json")
-                    results.put(key, dumps(d), JSON)
-                line = reusable.get(digest)
-                if line is None:
-                    line = reports.jsonl_record(d if d is not None else durable_record(r).model_dump(mode="json"))
-                jsonl.write(line)
-                sha.update(line)
+
+            def record_files():  # each changed record's file, stored by put_many (S3: several at once)
+                for r, key, digest, new in zip(records, record_keys, digests, changed):
+                    d = None
+                    if new:
+                        d = durable_record(r).model_dump(mode="json")
+                        yield key, dumps(d), JSON
+                    line = reusable.get(digest)
+                    if line is None:
+                        line = reports.jsonl_record(d if d is not None else durable_record(r).model_dump(mode="json"))
+                    jsonl.write(line)
+                    sha.update(line)
+
+            results.put_many(record_files())
             reusable.close()
             # the tables show no per-run marks (changes, resolved findings): made from the records as given
             reports.applications_tables_into(records, csv_f, xlsx_f)
