@@ -25,7 +25,7 @@ from formintake.text import SEAL_NOTE_BRACKETED, fold_width
 def _cn2an():
     """cn2an's converter, imported on first use: only Chinese numerals need it, and importing it costs
     ~0.15 s at every start of a process (the extraction workers' fork server, the flow)."""
-    import cn2an
+    import cn2an  # here: only Chinese numerals need it, and it takes ~0.15 s to import
 
     return cn2an.cn2an
 
