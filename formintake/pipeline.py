@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from pydantic import TypeAdapter
 
@@ -141,23 +142,46 @@ def _read_doc(results: ObjectStore, key: str) -> VersionDoc | None:
 
 
 # The versions index: every version document of the last finished run in one object, as JSON with each
-# record's per-field detail packed (models.Packed: zlib, base64): ~7 KB a version instead of ~13 KB, parsed
-# ~8x faster than the full documents and ~12 KB resident a version instead of ~62 KB. An index in the
-# older full form still reads (its documents are packed as they are read).
+# record's per-field detail packed (models.Packed: zlib, base64): ~5.5 KB a version instead of ~13 KB,
+# parsed ~8x faster than the full documents and ~7 KB resident a version instead of ~62 KB. One document
+# a line (JSON allows the newlines between members), so the plan parses it a line at a time from a
+# temporary file: at 10,000 versions the 55 MB are never held beside the documents made from them. An
+# index in one line (older) or in the older full form still reads.
 _INDEX = TypeAdapter(dict[str, VersionDoc])
 _VID = TypeAdapter(str)
 
 
 def read_versions_index(data: bytes | None) -> dict[str, VersionDoc]:
+    """A whole index given as bytes (any layout)."""
     try:
         return _INDEX.validate_json(data) if data else {}
     except ValueError:  # unreadable: every version is read from its own document instead
         return {}
 
 
+def _read_index_lines(fh: BinaryIO) -> tuple[dict[str, VersionDoc], str]:
+    """The index in ``fh`` (from its start) as written by :func:`write_versions_index`, a document a line,
+    and the sha256 of its bytes; any other layout is read whole (:func:`read_versions_index`)."""
+    sha = hashlib.sha256()
+    docs: dict[str, VersionDoc] = {}
+    try:  # a line longer than 1 MiB is not one document (an older index in one line): read whole
+        for n, line in enumerate(iter(lambda: fh.readline(1 << 20), b"")):
+            sha.update(line)
+            # '{"vid":{…},\n' … '"vid":{…},\n' … '"vid":{…}}'
+            body = line[1:] if n == 0 else line
+            body = body[:-2] if body.endswith(b",\n") else body[:-1]
+            cut = body.index(b'":') + 1
+            docs[_VID.validate_json(body[:cut])] = VersionDoc.model_validate_json(body[cut + 1:])
+        return docs, sha.hexdigest()
+    except ValueError:  # not a document a line (an older index, or a damaged one): read whole
+        fh.seek(0)
+        data = fh.read()
+        return read_versions_index(data), hashlib.sha256(data).hexdigest()
+
+
 def write_versions_index(results: ObjectStore, keys: ResultKeys, docs: Iterable[VersionDoc], digest: str | None) -> None:
     """The plan's one GET next time; not written again when its bytes equal those the plan read (``digest``).
-    Made a document at a time in a temporary file (the bytes of ``_INDEX.dump_json``; ~70 MB at 10,000
+    Made a document a line in a temporary file (JSON: ``_INDEX.validate_json`` reads it; ~55 MB at 10,000
     versions, never held in memory)."""
     sha = hashlib.sha256()
     with tempfile.TemporaryFile() as fh:
@@ -166,8 +190,8 @@ def write_versions_index(results: ObjectStore, keys: ResultKeys, docs: Iterable[
             part = b"%s%s:%s" % (sep, _VID.dump_json(d.vid), d.model_dump_json(context={"packed": True}).encode())
             fh.write(part)
             sha.update(part)
-            sep = b","
-        tail = b"}" if sep == b"," else b"{}"
+            sep = b",\n"
+        tail = b"}" if sep != b"{" else b"{}"
         fh.write(tail)
         sha.update(tail)
         if sha.hexdigest() != digest:
@@ -188,10 +212,14 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
         shared_extractor().warm_up()
     # the last finished run's version documents in one GET; a version it lacks (processed by a run that
     # died before finishing) is read from its own document
-    index_bytes = _get_or_none(results, keys.versions_index)
-    index = read_versions_index(index_bytes)
-    digest = hashlib.sha256(index_bytes).hexdigest() if index_bytes else None
-    del index_bytes
+    with tempfile.TemporaryFile() as fh:
+        try:
+            results.get_into(keys.versions_index, fh)
+        except KeyError:
+            index, digest = {}, None
+        else:
+            fh.seek(0)
+            index, digest = _read_index_lines(fh)
 
     def doc_of(vid: str) -> VersionDoc | None:
         doc = index.get(vid)

@@ -26,6 +26,10 @@ class CountingStore(LocalStore):
         self.puts.append(key)
         return super().put(key, data, content_type)
 
+    def get_into(self, key, out):
+        self.gets.append(key)
+        return super().get_into(key, out)
+
 
 def _uploads(tmp_path, n=4):
     root = tmp_path / "uploads" / "江苏省"
@@ -53,6 +57,28 @@ def test_plan_reads_earlier_versions_with_one_get(tmp_path, campaign):
     again = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
     assert again.known == plan.known
     assert sum(k.startswith(layout.versions_prefix) for k in results.gets) == 4
+
+
+def test_versions_index_is_read_a_document_at_a_time(tmp_path, campaign):
+    """The index is one JSON object written a document a line, so the plan parses it line by line from a
+    temporary file (at 10,000 versions its 55 MB are never held beside the documents); an index in one
+    line (written before) reads the same."""
+    import orjson
+
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    path = tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_index
+    data = path.read_bytes()
+    assert data.count(b"\n") == 3 and len(orjson.loads(data)) == 4  # four documents, still JSON
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.known) == 4 and plan.new == []
+    assert plan.known == pipeline.read_versions_index(data)
+
+    path.write_bytes(orjson.dumps(orjson.loads(data)))  # the older layout: one line
+    again = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert again.known == plan.known and again.index_digest != plan.index_digest
+    path.write_bytes(data[: len(data) // 2])  # damaged: every version read from its own document
+    assert pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known == plan.known
 
 
 def test_versions_index_written_only_when_it_changes(tmp_path, campaign):
