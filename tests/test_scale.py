@@ -81,6 +81,33 @@ def test_versions_index_is_read_a_document_at_a_time(tmp_path, campaign):
     assert pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known == plan.known
 
 
+def test_the_baseline_snapshot_is_read_an_application_at_a_time(tmp_path, campaign):
+    """A re-run compares with the baseline's findings snapshot without parsing it whole (tens of MB at
+    10,000): each application's list is read where it lies; a snapshot in another layout reads whole."""
+    import json
+    import tempfile
+
+    from formintake.steps.compare import _snapshot
+
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    odd = tmp_path / "uploads" / "某某单位"  # a folder of no recommending unit, and a copy of a form: findings
+    odd.mkdir()
+    first = sorted((tmp_path / "uploads" / "江苏省").iterdir())[0]
+    (odd / first.name).write_bytes(first.read_bytes())
+    run = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    key = pipeline.ResultKeys(campaign.id).findings_snapshot(run.run_id)
+    whole = json.loads((tmp_path / "out" / key).read_bytes())
+    assert len(whole) == 5 and any(whole.values()) and not all(whole.values())  # lists with and without findings
+    for layout in ("as written", "one line"):
+        if layout == "one line":
+            (tmp_path / "out" / key).write_text(json.dumps(whole, ensure_ascii=False))
+        with tempfile.TemporaryFile() as fh:
+            snap = _snapshot(results, key, fh)
+            assert {a: snap.get(a) for a in whole} == whole and snap.get("nope", []) == []
+    with tempfile.TemporaryFile() as fh:
+        assert _snapshot(results, "state/none.json", fh) == {}
+
+
 def test_versions_index_written_only_when_it_changes(tmp_path, campaign):
     uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
     layout = pipeline.ResultKeys(campaign.id)

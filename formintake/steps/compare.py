@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from formintake.keys import ResultKeys
 from formintake.models import Finding, Record
@@ -47,7 +49,53 @@ def compare_with_previous(results: ObjectStore, keys: ResultKeys, current: list[
         baseline_id = last.get("baseline")
     else:  # a run that changed nothing wrote no snapshot: the run whose outputs it kept did
         baseline_id = (last.get("same_as") or last["run_id"]) if last else None
-    baseline = load_json(results, keys.findings_snapshot(baseline_id), {}) if baseline_id else {}
+    with tempfile.TemporaryFile() as fh:
+        baseline = _snapshot(results, keys.findings_snapshot(baseline_id), fh) if baseline_id else {}
+        new_count, resolved_count = _mark(current, baseline, baseline_id)
+    return Comparison(baseline_id, digest, new_count, resolved_count, history)
+
+
+class _Snapshot:
+    """A stored findings snapshot read an application at a time: where each application's list lies in
+    the file (at 10,000 applications the snapshot is ~35 MB, ~50 MB as dicts: never parsed whole)."""
+
+    def __init__(self, fh: BinaryIO, where: dict[str, tuple[int, int]]) -> None:
+        self.fh, self.where = fh, where
+
+    def get(self, app_id: str, default: Any = None) -> Any:
+        at = self.where.get(app_id)
+        if at is None:
+            return default
+        self.fh.seek(at[0])
+        return json.loads(self.fh.read(at[1] - at[0]).rstrip().rstrip(b","))
+
+
+def _snapshot(results: ObjectStore, key: str, fh: BinaryIO) -> Mapping[str, list[dict]]:
+    """The snapshot at ``key`` ({} when there is none), fetched into ``fh``. As written (steps.publish.dumps:
+    indented by two, one member a line at the top level) it is indexed by application; any other layout
+    is parsed whole."""
+    try:
+        results.get_into(key, fh)
+    except KeyError:
+        return {}
+    fh.seek(0)
+    where: dict[str, tuple[int, int]] = {}
+    if fh.readline() == b"{\n":
+        pos, app_id, start = fh.tell(), None, 0
+        for line in iter(fh.readline, b""):
+            if line.startswith(b'  "') or line.rstrip() == b"}":  # a member starts, or the object ends
+                if app_id is not None:
+                    where[app_id] = (start, pos)
+                if line.rstrip() == b"}":
+                    return _Snapshot(fh, where)
+                cut = line.index(b'": ') + 1
+                app_id, start = json.loads(line[2:cut]), pos + cut + 2
+            pos += len(line)
+    fh.seek(0)
+    return json.loads(fh.read())
+
+
+def _mark(current: list[Record], baseline: Mapping[str, list[dict]], baseline_id: str | None) -> tuple[int, int]:
     new_count = resolved_count = 0
     for r in current:
         prev = {(f["code"], f["field"]): f for f in baseline.get(r.application_id, [])}
@@ -60,7 +108,7 @@ def compare_with_previous(results: ObjectStore, keys: ResultKeys, current: list[
         if baseline_id:
             r.resolved_findings = [Finding.model_validate({**f, "change": "resolved"}) for k, f in prev.items() if k not in ids]
             resolved_count += len(r.resolved_findings)
-    return Comparison(baseline_id, digest, new_count, resolved_count, history)
+    return new_count, resolved_count
 
 
 def findings_snapshot(current: list[Record]) -> dict[str, list[dict]]:
