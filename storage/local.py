@@ -220,12 +220,9 @@ class LocalStore:
                 except OSError:  # vanished or swapped between listing and reading: listed, not read
                     ent.not_regular = "could not be opened as a regular file"
                 else:
-                    h = hashlib.md5(usedforsecurity=False)
                     with os.fdopen(fd, "rb") as fh:
                         size = os.fstat(fh.fileno()).st_size
-                        for chunk in iter(lambda: fh.read(1 << 20), b""):
-                            h.update(chunk)
-                    etag = h.hexdigest()
+                        etag = hashlib.file_digest(fh, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
             if ent.not_regular is not None:
                 size = 0
             out.append(

@@ -94,10 +94,7 @@ assert tuple(name for name, _, _ in REPORT_WRITERS) == REPORT_FILES
 
 def _file_sha256(fh: BinaryIO) -> str:
     fh.seek(0)
-    h = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(1 << 20), b""):
-        h.update(chunk)
-    return h.hexdigest()
+    return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
