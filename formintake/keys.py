@@ -1,7 +1,10 @@
 """Where a campaign's results live in the results store (outputs.md, *Results*): every key, in one place.
 
-    state/<campaign>/versions/<vid>.json      one version document per object version (VersionDoc)
-    state/<campaign>/versions-index.json      every version document of the last finished run, in one object
+    state/<campaign>/versions/seg-<run>-….jsonl   version documents (VersionDoc) as a run stored them, many each
+    state/<campaign>/versions/index.jsonl      every version document, and the segments it holds
+                                               (formintake.versions: the state's layout and how it is read)
+    state/<campaign>/versions/<vid>.json      older layout, still read: one version document per version
+    state/<campaign>/versions-index.json      older layout, still read: the index of the last finished run
     state/<campaign>/runs.json                the run history
     state/<campaign>/findings/<run_id>.json   each run's findings, for the next run's new/resolved marks
     state/<campaign>/waivers.json             reviewers' waivers
@@ -28,12 +31,23 @@ class ResultKeys:
     def versions_prefix(self) -> str:
         return f"state/{self.campaign}/versions/"
 
+    def version_segment(self, run_id: str, written: str, token: str) -> str:
+        """Version documents a run stored together (formintake.versions.SegmentWriter); the names sort by
+        run, then by when they were written."""
+        return f"{self.versions_prefix}seg-{run_id}-{written}-{token}.jsonl"
+
+    @property
+    def versions_base(self) -> str:
+        """Every version document and the segments it holds (formintake.versions.write_index)."""
+        return f"{self.versions_prefix}index.jsonl"
+
     def version_record(self, vid: str) -> str:
+        """The older layout's one document per version (read, no longer written)."""
         return f"{self.versions_prefix}{vid}.json"
 
     @property
     def versions_index(self) -> str:
-        """The plan reads every earlier version with this one GET (not one per version)."""
+        """The older layout's index (read while no ``versions/index.jsonl`` exists, no longer written)."""
         return f"state/{self.campaign}/versions-index.json"
 
     @property

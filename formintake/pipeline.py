@@ -5,8 +5,9 @@ One run over a campaign:
 1. ``plan_run``        list every object version under the campaign; split into *new* (never processed,
                        or ``full``) and *known* (a stored version document with the same ETag exists).
 2. ``process_version`` read one version, extract, run the per-application rules -> a :class:`VersionDoc`,
-                       stored at once under ``state/<campaign>/versions/`` (a run that dies halfway keeps
-                       what it finished; the next run picks up the rest).
+                       stored under ``state/<campaign>/versions/`` in segments of many documents as the run
+                       goes (formintake.versions: a run that dies halfway keeps what it finished, less at
+                       most the last unfinished segment; the next run picks up the rest).
 3. ``finish``          the steps of :mod:`formintake.steps`: link versions into applications (corrections
                        supersede) -> judge (batch rules, waivers, status) -> compare with the previous run
                        (new / persisting / resolved) -> publish records, reports, ``latest/`` and the history.
@@ -20,7 +21,7 @@ import hashlib
 import itertools
 import logging
 import multiprocessing as mp
-import tempfile
+import threading
 import time
 import traceback
 from collections import deque
@@ -28,9 +29,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
-
-from pydantic import TypeAdapter
 
 from formintake import __version__, extractors, reports
 from formintake.clock import new_run_id, now_iso
@@ -44,14 +42,15 @@ from formintake.steps.compare import compare_with_previous, load_json
 from formintake.steps.inputs import fingerprint, unchanged_entry, unchanged_since
 from formintake.steps.judge import judge
 from formintake.steps.link import application_id_for, link_versions, records_of
-from formintake.steps.publish import REPORT_FILES, append_run, dumps, publish
+from formintake.steps.publish import REPORT_FILES, append_run, publish
 from formintake.storage.base import (NAME_CONTROL, NAME_DOT_SEGMENT, ObjectStore, ObjectTooLarge, ObjectVersion,
                                      UnreachableName, as_listed_in_xml)
 from formintake.validators.recommenders import recommending
 from formintake.findings import make_finding
 from formintake.validators.registry import RuleContext, run_application_rules
 from formintake.timing import Laps, add as add_time, timed
-from formintake.versions import VersionDoc
+from formintake.versions import (SegmentWriter, VersionDoc, VersionState, list_state, needs_index, read_state,
+                                 read_versions_index, write_index)
 from formintake.waivers import load_waivers
 
 __all__ = [  # what the flow, the CLI, tests and bench use
@@ -66,9 +65,9 @@ log = logging.getLogger("formintake")
 
 SUPPORTED_SUFFIXES = (".docx", ".pdf")
 # process_versions: uploads read ahead of the extraction workers' demand (threads; their bytes held at once,
-# besides the pool's window of twice the workers), and version documents being stored behind at once
+# besides the pool's window of twice the workers); version documents are stored behind in segments
+# (versions.SegmentWriter)
 READ_AHEAD = 4
-WRITE_BEHIND = 4
 
 
 # --------------------------------------------------------------------------- keys and ids
@@ -130,73 +129,21 @@ class Plan:
     # versions seen by an earlier run that the store no longer lists although their key is still there
     # (a file overwritten in a local folder: no version history). They stay in the history as superseded.
     earlier: dict[str, VersionDoc] = field(default_factory=dict)
-    index_digest: str | None = None  # sha256 of the versions index the plan read (None: there was none)
+    # what the state held and where from (versions.read_state): whether finishing rewrites the index
+    state: VersionState | None = None
+    # stored documents of versions neither listed nor of a listed key: kept when the index is rewritten
+    others: dict[str, VersionDoc] = field(default_factory=dict)
 
 
-def _read_doc(results: ObjectStore, key: str) -> VersionDoc | None:
-    """A stored version document; None when it cannot be read (an unreadable state file is re-done, not trusted)."""
-    try:
-        return VersionDoc.model_validate_json(results.get(key))
-    except Exception:
-        return None
-
-
-# The versions index: every version document of the last finished run in one object, as JSON with each
-# record's per-field detail packed (models.Packed: zlib, base64): ~5.5 KB a version instead of ~13 KB,
-# parsed ~8x faster than the full documents and ~7 KB resident a version instead of ~62 KB. One document
-# a line (JSON allows the newlines between members), so the plan parses it a line at a time from a
-# temporary file: at 10,000 versions the 55 MB are never held beside the documents made from them. An
-# index in one line (older) or in the older full form still reads.
-_INDEX = TypeAdapter(dict[str, VersionDoc])
-_VID = TypeAdapter(str)
-
-
-def read_versions_index(data: bytes | None) -> dict[str, VersionDoc]:
-    """A whole index given as bytes (any layout)."""
-    try:
-        return _INDEX.validate_json(data) if data else {}
-    except ValueError:  # unreadable: every version is read from its own document instead
-        return {}
-
-
-def _read_index_lines(fh: BinaryIO) -> tuple[dict[str, VersionDoc], str]:
-    """The index in ``fh`` (from its start) as written by :func:`write_versions_index`, a document a line,
-    and the sha256 of its bytes; any other layout is read whole (:func:`read_versions_index`)."""
-    sha = hashlib.sha256()
-    docs: dict[str, VersionDoc] = {}
-    try:  # a line longer than 1 MiB is not one document (an older index in one line): read whole
-        for n, line in enumerate(iter(lambda: fh.readline(1 << 20), b"")):
-            sha.update(line)
-            # '{"vid":{…},\n' … '"vid":{…},\n' … '"vid":{…}}'
-            body = line[1:] if n == 0 else line
-            body = body[:-2] if body.endswith(b",\n") else body[:-1]
-            cut = body.index(b'":') + 1
-            docs[_VID.validate_json(body[:cut])] = VersionDoc.model_validate_json(body[cut + 1:])
-        return docs, sha.hexdigest()
-    except ValueError:  # not a document a line (an older index, or a damaged one): read whole
-        fh.seek(0)
-        data = fh.read()
-        return read_versions_index(data), hashlib.sha256(data).hexdigest()
-
-
-def write_versions_index(results: ObjectStore, keys: ResultKeys, docs: Iterable[VersionDoc], digest: str | None) -> None:
-    """The plan's one GET next time; not written again when its bytes equal those the plan read (``digest``).
-    Made a document a line in a temporary file (JSON: ``_INDEX.validate_json`` reads it; ~55 MB at 10,000
-    versions, never held in memory)."""
-    sha = hashlib.sha256()
-    with tempfile.TemporaryFile() as fh:
-        sep = b"{"
-        for d in sorted(docs, key=lambda d: d.vid):
-            part = b"%s%s:%s" % (sep, _VID.dump_json(d.vid), d.model_dump_json(context={"packed": True}).encode())
-            fh.write(part)
-            sha.update(part)
-            sep = b",\n"
-        tail = b"}" if sep != b"{" else b"{}"
-        fh.write(tail)
-        sha.update(tail)
-        if sha.hexdigest() != digest:
-            fh.seek(0)
-            results.put(keys.versions_index, fh, "application/json")
+def write_versions_index(results: ObjectStore, keys: ResultKeys, docs: Iterable[VersionDoc], plan: Plan,
+                         run_id: str, processed: int) -> bool:
+    """Rewrite ``versions/index.jsonl`` when the segments beside it have grown (versions.needs_index): a run
+    that changed one version leaves it as it is (its one segment is read beside it next time)."""
+    state = plan.state or VersionState({}, older=True)
+    if not needs_index(state, processed):
+        return False
+    write_index(results, keys, itertools.chain(docs, plan.others.values()), state, run_id)
+    return True
 
 
 @timed("plan")
@@ -204,46 +151,55 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
              versions: list[ObjectVersion] | None = None, warm_pool: bool = True) -> Plan:
     """``versions``: the listing :func:`check_inputs` made (else the uploads are listed here).
     ``warm_pool``: when a version is certainly new (no stored document), start this process's extraction
-    workers while the versions index is read (off when extraction runs elsewhere: Dask)."""
+    workers (off when extraction runs elsewhere: Dask). The state is read with one listing of
+    ``versions/`` and a GET per object holding documents (the index and the segments beside it:
+    versions.read_state), never a GET per version."""
     keys = ResultKeys(campaign.id)
     versions = _listing(uploads, uploads_prefix) if versions is None else versions
-    stored = {PurePosixPath(k).stem: k for k in results.list_keys(keys.versions_prefix)}
-    if warm_pool and _pool_usable() and (full or any(version_id_of(v) not in stored for v in versions)):
+    listed = list_state(results, keys)  # the one listing of the state
+    warm = warm_pool and _pool_usable()
+    if warm and (full or not (listed.index or listed.segments or listed.legacy)):
+        shared_extractor().warm_up()  # certainly new (nothing stored): started while the state is read
+        warm = False
+    state = read_state(results, keys, listed=listed)
+    stored = state.docs
+    if warm and any(version_id_of(v) not in stored for v in versions):
         shared_extractor().warm_up()
-    # the last finished run's version documents in one GET; a version it lacks (processed by a run that
-    # died before finishing) is read from its own document
-    with tempfile.TemporaryFile() as fh:
-        try:
-            results.get_into(keys.versions_index, fh)
-        except KeyError:
-            index, digest = {}, None
-        else:
-            fh.seek(0)
-            index, digest = _read_index_lines(fh)
-
-    def doc_of(vid: str) -> VersionDoc | None:
-        doc = index.get(vid)
-        return doc if doc is not None else _read_doc(results, stored[vid])
 
     new: list[ObjectVersion] = []
     known: dict[str, VersionDoc] = {}
     for v in versions:
         vid = version_id_of(v)
-        if not full and vid in stored:
-            doc = doc_of(vid)
-            # a version our own failure left (INTERNAL_ERROR) is retried, never remembered as done
-            if doc is not None and doc.source.etag == v.etag and not has_internal_error(doc):
-                known[vid] = doc
-                continue
+        doc = None if full else stored.get(vid)
+        # a version our own failure left (INTERNAL_ERROR) is retried, never remembered as done
+        if doc is not None and doc.source.etag == v.etag and not has_internal_error(doc):
+            known[vid] = doc
+            continue
         new.append(v)
     current = {version_id_of(v) for v in versions}
     upload_keys = {v.key for v in versions}
     earlier: dict[str, VersionDoc] = {}
+    others: dict[str, VersionDoc] = {}
     for vid in sorted(set(stored) - current):
-        doc = doc_of(vid)
-        if doc is not None and doc.source.key in upload_keys:
-            earlier[vid] = doc
-    return Plan(campaign.id, uploads_prefix, versions, new, known, earlier, digest)
+        doc = stored[vid]
+        (earlier if doc.source.key in upload_keys else others)[vid] = doc
+    state.docs = {}  # held as known/earlier/others: not twice
+    return Plan(campaign.id, uploads_prefix, versions, new, known, earlier, state, others)
+
+
+_first_seen_lock = threading.Lock()
+_first_seen: dict[tuple[int, str, str], dict[str, str]] = {}
+
+
+def _first_seen_runs(results: ObjectStore, keys: ResultKeys, run_id: str) -> dict[str, str]:
+    """vid -> the run that first took it in, for a --full re-run (which keeps it): read from the state once
+    per process and run (the flow's batches share it), without pydantic."""
+    with _first_seen_lock:
+        key = (id(results), keys.campaign, run_id)
+        if key not in _first_seen:
+            _first_seen.clear()
+            _first_seen[key] = read_state(results, keys, what="first_seen").docs
+        return _first_seen[key]
 
 
 def has_internal_error(doc: VersionDoc) -> bool:
@@ -441,16 +397,16 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
     previous = dict(previous or {})
     timeout_s = campaign.thresholds.doc_timeout_s
 
+    # a --full re-run keeps when each version was first taken in (read from the state once: no GET a version)
+    first_seen = _first_seen_runs(results, keys, run_id) if full else {}
+
     def fetch(v: ObjectVersion, vid: str) -> tuple[float, bytes | None, ExtractedForm | None, str | None, VersionDoc | None]:
-        """In a reader thread: the upload's bytes (or why not), their sha256 and, for a --full re-run, the
-        version's earlier document."""
+        """In a reader thread: the upload's bytes (or why not) and their sha256."""
         started = time.perf_counter()
-        prev = _read_doc(results, keys.version_record(vid)) if full and vid not in previous else None
         data, unread = _read_upload(uploads, v, campaign, PurePosixPath(v.key).name)
-        return started, data, unread, None if data is None else hashlib.sha256(data).hexdigest(), prev
+        return started, data, unread, None if data is None else hashlib.sha256(data).hexdigest(), None
 
     readers = ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="formintake-read")
-    writers = ThreadPoolExecutor(WRITE_BEHIND, thread_name_prefix="formintake-write")
 
     def jobs() -> Iterator[Job]:
         # uploads are read ahead of the workers' demand by a few threads: at most READ_AHEAD in flight or
@@ -464,10 +420,8 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
                 if not ahead:
                     return
                 v, fut = ahead.popleft()
-                started, data, unread, sha, prev = fut.result()  # a transient read failure stops the run
+                started, data, unread, sha, _ = fut.result()  # a transient read failure stops the run
                 vid = version_id_of(v)
-                if full and vid not in previous:
-                    previous[vid] = prev
                 source = SourceInfo(
                     bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
                     size=v.size, uploaded_at=v.last_modified,
@@ -492,14 +446,11 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
             for _, fut in ahead:
                 fut.cancel()
 
-    def store(doc: VersionDoc) -> VersionDoc:  # in a writer thread
-        results.put(keys.version_record(doc.vid), dumps(doc.model_dump(mode="json")), "application/json")
-        return doc
-
-    # version documents are stored behind by a few threads; each is yielded once it is stored (in the
-    # order the workers finished), so a run that dies keeps what it handed on. A PUT that still fails
-    # after storage.s3's retries stops the run, as it did when this thread stored it.
-    behind: deque[Future] = deque()
+    # version documents are stored behind, many to a segment (versions.SegmentWriter: every SEGMENT_DOCS
+    # documents or SEGMENT_SECONDS); each is yielded once its segment is stored (in the order the workers
+    # finished), so a run that dies keeps what it handed on and redoes at most the documents not yet in a
+    # stored segment. A PUT that still fails after storage.s3's retries stops the run.
+    segments = SegmentWriter(results, keys, run_id)
     t0 = time.perf_counter()
     try:
         for (v, vid, started, filename, source, reused_from), out in _run(jobs(), shared=(campaign,)):
@@ -524,20 +475,20 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
             doc = VersionDoc(
                 vid=vid,
                 # a --full re-run keeps when the version was first taken in: corrections are judged by it
-                first_seen_run=(prev.first_seen_run if prev else None) or run_id,
+                first_seen_run=(prev.first_seen_run if prev else None) or first_seen.get(vid) or run_id,
                 processed_run=run_id,
                 extract_ms=round((time.perf_counter() - started) * 1000, 1),
                 same_content_as=reused_from,
                 record=record,
             )
-            behind.append(writers.submit(store, doc))
-            while behind and (behind[0].done() or len(behind) > WRITE_BEHIND):
-                yield behind.popleft().result()
-        while behind:
-            yield behind.popleft().result()
+            segments.add(doc)
+            yield from segments.stored()
+        segments.close()
+        while done := segments.stored():
+            yield from done
     finally:
         readers.shutdown(wait=True, cancel_futures=True)
-        writers.shutdown(wait=True)  # what was handed to a writer is stored even when the run stops here
+        segments.close()  # what was handed to the writer is stored even when the run stops here
         add_time(step, time.perf_counter() - t0)
 
 
@@ -639,7 +590,7 @@ def finish(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, plan:
     internal = sum(has_internal_error(d) for d in ordered) + sum(
         f.code == "INTERNAL_ERROR" for r in current for f in r.findings)
     if write_reports:
-        write_versions_index(results, keys, ordered, plan.index_digest)
+        write_versions_index(results, keys, ordered, plan, run_id, processed)
         lap("records")
         result.report_keys = publish(results, keys, inp, comparison, {
             "run_id": run_id, "digest": comparison.inputs_digest, "baseline": comparison.baseline_run_id,

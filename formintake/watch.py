@@ -30,7 +30,8 @@ How it learns of new versions:
 What it has announced is kept in the *results* bucket, ``state/<campaign>/watch.json`` (one entry per
 object version, keyed like the pipeline's own state), so a restart announces only what is new since —
 also in a container without a volume. On its first start it announces only versions the pipeline has
-not processed yet (``state/<campaign>/versions/``), not the whole history.
+not processed yet (the version documents under ``state/<campaign>/versions/``, in whichever layout:
+``formintake.versions.stored_vids``), not the whole history.
 
 Events carry a deterministic id (uuid5 of bucket, key, version id, ETag): a version announced twice
 (a crash between sending and saving the state) is one event to Prefect.
@@ -61,6 +62,7 @@ from formintake.keys import ResultKeys
 from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.storage.s3 import S3Store, make_client
+from formintake.versions import stored_vids
 
 log = logging.getLogger("formintake.watch")
 
@@ -159,8 +161,7 @@ class Watcher:
             return f"{len(self.announced)} versions announced before (s3://{self.results.bucket}/{self.state_key})"
         except KeyError:
             pass
-        prefix = ResultKeys(self.campaign).versions_prefix
-        processed = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in self.results.list_keys(prefix)]
+        processed = sorted(stored_vids(self.results, ResultKeys(self.campaign)))  # every layout of the state
         self.announced = {vid: "processed before the watcher started" for vid in processed}
         self.salt = secrets.token_hex(32)
         self.save_state()  # the salt first: event ids stay the same if we stop before the first announcement

@@ -16,7 +16,9 @@ import time
 
 import pytest
 
+from formintake.keys import ResultKeys
 from formintake.steps.publish import dumps
+from formintake.versions import read_state
 from formintake.samples import base_values, build_sample
 from tests.test_isolated_extraction import huge_docx
 
@@ -27,11 +29,11 @@ VOLATILE = ("processed_at",)  # when a record was made: differs between any two 
 
 
 def _records(results) -> dict[str, bytes]:
-    """Every version record's record and every application record, as bytes, minus run ids/times."""
+    """Every version document's record and every application record, as bytes, minus run ids/times."""
     out = {}
-    for key in results.list_keys(f"state/{CAMPAIGN}/versions/"):
-        rec = json.loads(results.get(key))["record"]
-        out[key] = dumps({k: v for k, v in rec.items() if k not in VOLATILE})
+    for vid, doc in read_state(results, ResultKeys(CAMPAIGN)).docs.items():
+        rec = doc.record.model_dump(mode="json")
+        out[vid] = dumps({k: v for k, v in rec.items() if k not in VOLATILE})
     for key in results.list_keys(f"records/{CAMPAIGN}/"):
         if key.endswith(".json"):
             rec = json.loads(results.get(key))

@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from formintake import pipeline
+from formintake import pipeline, versions
 from formintake.extractors.isolated import default_workers
 from formintake.storage.local import LocalStore
 
 
 class WatchedStore(LocalStore):
-    """A local folder that notes the reads it serves; ``fail_put`` makes one key's write fail (a full disk)."""
+    """A local folder that notes the reads it serves; ``fail_put(key)`` says which writes fail (a full disk)."""
 
-    def __init__(self, root, fail_put: str | None = None) -> None:
+    def __init__(self, root, fail_put=None) -> None:
         super().__init__(root)
         self.gets: list[str] = []
         self.fail_put = fail_put
@@ -28,7 +28,7 @@ class WatchedStore(LocalStore):
         return super().get(key, version_id, max_bytes=max_bytes)
 
     def put(self, key, data, content_type="application/octet-stream"):
-        if self.fail_put and key == self.fail_put:
+        if self.fail_put and self.fail_put(key):
             raise OSError(28, "No space left on device")
         return super().put(key, data, content_type)
 
@@ -47,38 +47,96 @@ def _process(uploads, results, campaign):
                                                full=False, known={})
 
 
-def test_uploads_are_read_ahead_in_a_bounded_window(tmp_path, campaign):
+def _stored_vids(results, campaign) -> set[str]:
+    return set(versions.read_state(results, pipeline.ResultKeys(campaign.id), what="vids").docs)
+
+
+def test_uploads_are_read_ahead_in_a_bounded_window(tmp_path, campaign, monkeypatch):
     n = 40
+    monkeypatch.setattr(versions, "SEGMENT_DOCS", 3)
     uploads, results = _uploads(tmp_path, n), LocalStore(tmp_path / "out")
-    versions, docs = _process(uploads, results, campaign)
+    versions_, docs = _process(uploads, results, campaign)
     # uploads read but not yet handed on as a stored version document: the read-ahead, the pool's window
-    # (twice the workers), the documents being stored, and the one in hand
-    bound = pipeline.READ_AHEAD + 2 * default_workers() + pipeline.WRITE_BEHIND + 1
+    # (twice the workers), the documents waiting for their segment to be stored (at most two segments'
+    # worth: versions.SegmentWriter), and the one in hand
+    bound = pipeline.READ_AHEAD + 2 * default_workers() + 2 * versions.SEGMENT_DOCS + 1
     seen, most_ahead = [], 0
     for doc in docs:
         time.sleep(0.02)  # a slow consumer: unbounded reading would have read every upload by now
         seen.append(doc.source.key)
         most_ahead = max(most_ahead, len(uploads.gets) - len(seen))
     assert most_ahead <= bound, (most_ahead, bound)
-    assert sorted(seen) == sorted(v.key for v in versions) == sorted(uploads.gets)  # each once, none lost
-    assert len(results.list_keys(pipeline.ResultKeys(campaign.id).versions_prefix)) == n
+    assert sorted(seen) == sorted(v.key for v in versions_) == sorted(uploads.gets)  # each once, none lost
+    assert _stored_vids(results, campaign) == {d.vid for d in docs_of(results, campaign)} and len(seen) == n
+    # many documents an object: no object per version
+    assert len(results.list_keys(pipeline.ResultKeys(campaign.id).versions_prefix)) <= n // 3 + 1
 
 
-def test_a_version_document_that_cannot_be_stored_stops_the_run(tmp_path, campaign):
+def docs_of(results, campaign):
+    return versions.read_state(results, pipeline.ResultKeys(campaign.id)).docs.values()
+
+
+def test_a_version_document_that_cannot_be_stored_stops_the_run(tmp_path, campaign, monkeypatch):
+    monkeypatch.setattr(versions, "SEGMENT_DOCS", 4)
     uploads = _uploads(tmp_path, 12)
-    versions = uploads.list_versions("")
     keys = pipeline.ResultKeys(campaign.id)
-    failing = keys.version_record(pipeline.version_id_of(versions[5]))
-    results = WatchedStore(tmp_path / "out", fail_put=failing)
+    segments = []
+
+    def second_segment(key):  # the disk fills up when the second segment is written
+        if key.startswith(keys.versions_prefix + "seg-"):
+            segments.append(key)
+            return len(segments) == 2
+        return False
+
+    results = WatchedStore(tmp_path / "out", fail_put=second_segment)
     _, docs = _process(uploads, results, campaign)
     handed_on = []
     with pytest.raises(OSError, match="No space left"):
         for doc in docs:
             handed_on.append(doc)
-    # never silently lost: the run failed; and what it handed on is stored (the next run resumes from it)
-    assert failing not in {keys.version_record(d.vid) for d in handed_on}
-    for d in handed_on:
-        assert results.get(keys.version_record(d.vid))
+    # never silently lost: the run failed; what it handed on is stored (the next run resumes from it), and
+    # nothing past the failed segment was written
+    assert len(handed_on) == 4 and {d.vid for d in handed_on} == _stored_vids(results, campaign)
+    assert len(segments) == 2
+
+
+def test_segments_are_stored_by_count_or_time_and_the_unstored_are_bounded(tmp_path, campaign):
+    """The documents a run that dies would lose are those not yet in a stored segment: a segment is
+    written after ``docs`` documents or ``seconds`` after its first, and a slow store blocks the run once
+    two segments' worth wait (so at most that is ever redone)."""
+    uploads = _uploads(tmp_path, 1)
+    (doc,) = pipeline.process_versions(uploads, LocalStore(tmp_path / "x"), uploads.list_versions(""), campaign,
+                                       uploads_prefix="", run_id="r1", full=False, known={})
+    keys = pipeline.ResultKeys(campaign.id)
+    gate = threading.Event()
+
+    class SlowStore(LocalStore):
+        def put(self, key, data, content_type="application/octet-stream"):
+            gate.wait(10)
+            return super().put(key, data, content_type)
+
+    results = SlowStore(tmp_path / "out")
+    w = versions.SegmentWriter(results, keys, "r2", docs=3, seconds=0.2)
+    added = []
+
+    def feed():
+        for i in range(20):
+            w.add(doc.model_copy(update={"vid": f"v{i:02d}"}))
+            added.append(i)
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    assert len(added) == 6  # two segments' worth wait unstored: the seventh waits for the store
+    gate.set()
+    t.join(10)
+    assert len(added) == 20
+    time.sleep(0.5)  # the last two documents: written by time, without close()
+    got = w.stored()
+    assert sorted(d.vid for d in got) == [f"v{i:02d}" for i in range(20)]
+    w.close()
+    assert w.stored() == [] and len(w.written) == 7  # six of three, one of two
+    assert _stored_vids(results, campaign) == {d.vid for d in got}
 
 
 def test_version_documents_that_cannot_be_stored_on_s3_stop_the_run(s3_buckets, campaign, tmp_path):

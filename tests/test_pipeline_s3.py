@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from formintake import pipeline
 from formintake.config import load_campaign
 from formintake.samples import base_values, build_sample
+from formintake.versions import read_state
 
 CAMPAIGN = load_campaign("2023")
 
@@ -24,9 +23,10 @@ def test_reupload_of_identical_bytes_reuses_the_extraction(s3_buckets):
     assert second.processed == 1 and second.reused == 1
     versions = uploads.list_versions("2023/")
     assert len(versions) == 2 and versions[0].version_id != versions[1].version_id
-    new_doc = json.loads(results.get(pipeline.ResultKeys("2023").version_record(pipeline.version_id_of(versions[1]))))
+    stored = read_state(results, pipeline.ResultKeys("2023")).docs
+    new_doc = stored[pipeline.version_id_of(versions[1])]
     old_vid = pipeline.version_id_of(versions[0])
-    assert new_doc["same_content_as"] == old_vid
+    assert new_doc.same_content_as == old_vid and old_vid in stored
     # still one record per version: the new one is current, the old one superseded
     assert [r.source.version_id for r in second.records] == [versions[1].version_id]
     assert [r.source.version_id for r in second.superseded] == [versions[0].version_id]

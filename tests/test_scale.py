@@ -1,5 +1,6 @@
 """What keeps the pipeline fast at scale, as behaviour (speed itself is measured by bench/scale.py):
-the plan reads every earlier version with one GET, and state that did not change is not rewritten."""
+the plan reads the stored version documents with one listing and a GET per object holding many (never one
+per version), a run writes O(changed) state, and state that did not change is not rewritten."""
 
 from __future__ import annotations
 
@@ -41,44 +42,154 @@ def _uploads(tmp_path, n=4):
     return LocalStore(tmp_path / "uploads")
 
 
-def test_plan_reads_earlier_versions_with_one_get(tmp_path, campaign):
-    uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
-    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+def _counting(store: CountingStore):
+    store.lists = []
+    orig = store.list_keys
+
+    def list_keys(prefix=""):
+        store.lists.append(prefix)
+        return orig(prefix)
+
+    store.list_keys = list_keys
+    return store
+
+
+def _state_files(tmp_path, campaign) -> list[str]:
+    folder = tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_prefix
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_plan_reads_the_state_with_one_listing_and_a_get_per_object(tmp_path, campaign):
+    """Version documents are stored many to an object: the plan lists versions/ once and GETs the index and
+    the segments beside it, never one object per version; a run that changed one version writes one small
+    segment (O(changed)), not the index."""
+    uploads, results = _uploads(tmp_path), _counting(CountingStore(tmp_path / "out"))
     layout = pipeline.ResultKeys(campaign.id)
-
-    results.gets.clear()
-    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
-    assert len(plan.known) == 4 and plan.new == []
-    assert results.gets == [layout.versions_index]  # not one GET per version
-
-    # without the index (a run that died before finishing, an older tree) the version records are read
-    (tmp_path / "out" / layout.versions_index).unlink()
-    results.gets.clear()
-    again = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
-    assert again.known == plan.known
-    assert sum(k.startswith(layout.versions_prefix) for k in results.gets) == 4
-
-
-def test_versions_index_is_read_a_document_at_a_time(tmp_path, campaign):
-    """The index is one JSON object written a document a line, so the plan parses it line by line from a
-    temporary file (at 10,000 versions its 55 MB are never held beside the documents); an index in one
-    line (written before) reads the same."""
-    import orjson
-
-    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
     pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
-    path = tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_index
-    data = path.read_bytes()
-    assert data.count(b"\n") == 3 and len(orjson.loads(data)) == 4  # four documents, still JSON
+    names = _state_files(tmp_path, campaign)
+    assert "index.jsonl" in names and len(names) == 2, names  # four documents in one segment, and the index
+    assert not any(n.endswith(".json") for n in names)  # no document of its own per version
+
+    results.gets.clear(), results.lists.clear()
     plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
     assert len(plan.known) == 4 and plan.new == []
-    assert plan.known == pipeline.read_versions_index(data)
+    assert results.lists == [layout.versions_prefix] and results.gets == [layout.versions_base]
 
-    path.write_bytes(orjson.dumps(orjson.loads(data)))  # the older layout: one line
+    # one new upload: one segment written, the index left as it is (it is read beside it next time)
+    s = build_sample(base_values("platform", 99, province="江苏省"), fmt="docx")
+    (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
+    index_before = (tmp_path / "out" / layout.versions_base).read_bytes()
+    results.puts.clear()
+    r = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    assert r.processed == 1 and r.reused == 4
+    state_puts = [k for k in results.puts if k.startswith(layout.versions_prefix)]
+    assert len(state_puts) == 1 and state_puts[0].startswith(layout.versions_prefix + "seg-")
+    assert (tmp_path / "out" / layout.versions_base).read_bytes() == index_before
+    results.gets.clear(), results.lists.clear()
     again = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
-    assert again.known == plan.known and again.index_digest != plan.index_digest
-    path.write_bytes(data[: len(data) // 2])  # damaged: every version read from its own document
-    assert pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known == plan.known
+    assert len(again.known) == 5 and again.new == []
+    assert results.lists == [layout.versions_prefix] and sorted(results.gets) == sorted([layout.versions_base,
+                                                                                          state_puts[0]])
+
+
+def test_the_index_is_rewritten_once_the_segments_beside_it_grow(tmp_path, campaign, monkeypatch):
+    from formintake import versions
+
+    uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
+    layout = pipeline.ResultKeys(campaign.id)
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")  # an index of four documents
+    monkeypatch.setattr(versions, "COMPACT_FRACTION", 0.5)  # rewritten beyond two documents beside it
+    written = []
+    for n in range(3):
+        s = build_sample(base_values("platform", 90 + n, province="江苏省"), fmt="docx")
+        (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
+        results.puts.clear()
+        assert pipeline.run_campaign(uploads, results, campaign, uploads_prefix="").processed == 1
+        written.append(layout.versions_base in results.puts)
+    assert written == [False, False, True]  # 1, 2, then 3 documents beside an index of 4
+    results.gets.clear()
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.known) == 7 and results.gets == [layout.versions_base]  # it holds every segment now
+    assert pipeline.run_campaign(uploads, results, campaign, uploads_prefix="").same_as  # nothing changed
+
+
+def _older_layout(tmp_path, campaign, docs, *, index: str = "lines", died: int = 1) -> None:
+    """The state as formintake wrote it before segments: a document per version (full JSON) and
+    versions-index.json (one JSON object; a document a line, or in one line), the last ``died`` documents
+    only in their own files (a run that died before finishing)."""
+    import json
+    import shutil
+
+    layout = pipeline.ResultKeys(campaign.id)
+    out = tmp_path / "out"
+    shutil.rmtree(out / layout.versions_prefix)
+    (out / layout.versions_prefix).mkdir(parents=True)
+    docs = sorted(docs, key=lambda d: d.vid)
+    for d in docs:
+        (out / layout.version_record(d.vid)).write_text(json.dumps(d.model_dump(mode="json"), ensure_ascii=False))
+    in_index = docs[: len(docs) - died]
+    parts = [b'"%s":%s' % (d.vid.encode(), d.model_dump_json(context={"packed": True}).encode()) for d in in_index]
+    data = b"{" + b",\n".join(parts) + b"}"
+    (out / layout.versions_index).write_bytes(data if index == "lines" else json.dumps(json.loads(data)).encode())
+
+
+def test_older_layouts_still_read_and_the_next_finished_run_writes_the_index(tmp_path, campaign):
+    from formintake import versions
+
+    uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
+    layout = pipeline.ResultKeys(campaign.id)
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    docs = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known
+    for index in ("lines", "one line", "damaged"):
+        _older_layout(tmp_path, campaign, docs.values(), index=index)
+        if index == "damaged":  # every version read from its own document
+            path = tmp_path / "out" / layout.versions_index
+            path.write_bytes(path.read_bytes()[:100])
+        results.gets.clear()
+        plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+        assert plan.known == docs and plan.new == [] and plan.state.older, index
+        gets = 1 if index != "damaged" else 4  # the index, then each version it lacks
+        assert len(results.gets) == gets + 1 and results.gets[0] == layout.versions_index, (index, results.gets)
+        assert versions.stored_vids(results, layout) == set(docs)  # what `formintake watch` takes as processed
+
+    # the upgrade: a run that finishes writes index.jsonl holding every document; the older files are then
+    # ignored (not deleted)
+    s = build_sample(base_values("platform", 99, province="江苏省"), fmt="docx")
+    (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
+    r = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    assert r.processed == 1 and r.reused == 4
+    assert (tmp_path / "out" / layout.versions_base).exists() and (tmp_path / "out" / layout.versions_index).exists()
+    results.gets.clear()
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.known) == 5 and not plan.state.older and results.gets == [layout.versions_base]
+    assert {vid: plan.known[vid] for vid in docs} == docs
+    assert versions.stored_vids(results, layout) == set(plan.known)
+
+
+def test_a_damaged_index_or_segment_is_redone_not_trusted(tmp_path, campaign):
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    layout = pipeline.ResultKeys(campaign.id)
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    path = tmp_path / "out" / layout.versions_base
+    path.write_bytes(path.read_bytes()[:50])  # not even its header: the segments it covered are read instead
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.known) == 4 and plan.state.older
+    (seg,) = [p for p in path.parent.iterdir() if p.name.startswith("seg-")]
+    lines = seg.read_bytes().splitlines(keepends=True)
+    seg.write_bytes(b"".join(lines[:2] + [lines[2][:40] + b"\n"] + lines[3:]))  # one document cut short
+    path.unlink()
+    plan = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False)
+    assert len(plan.known) == 3 and len(plan.new) == 1  # that version is extracted again
+
+
+def test_a_full_rerun_keeps_when_each_version_was_first_taken_in(tmp_path, campaign):
+    uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
+    first = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
+    full = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="", full=True)
+    assert full.processed == 4
+    docs = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known
+    assert {d.first_seen_run for d in docs.values()} == {first.run_id}
+    assert {d.processed_run for d in docs.values()} == {full.run_id}
 
 
 def test_the_baseline_snapshot_is_read_an_application_at_a_time(tmp_path, campaign):
@@ -106,22 +217,6 @@ def test_the_baseline_snapshot_is_read_an_application_at_a_time(tmp_path, campai
             assert {a: snap.get(a) for a in whole} == whole and snap.get("nope", []) == []
     with tempfile.TemporaryFile() as fh:
         assert _snapshot(results, "state/none.json", fh) == {}
-
-
-def test_versions_index_written_only_when_it_changes(tmp_path, campaign):
-    uploads, results = _uploads(tmp_path), CountingStore(tmp_path / "out")
-    layout = pipeline.ResultKeys(campaign.id)
-    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
-    assert results.puts.count(layout.versions_index) == 1
-    results.puts.clear()
-    pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")  # nothing changed
-    assert layout.versions_index not in results.puts
-    # a new upload changes it
-    s = build_sample(base_values("platform", 99, province="江苏省"), fmt="docx")
-    (tmp_path / "uploads" / "江苏省" / s.name).write_bytes(s.data)
-    results.puts.clear()
-    r = pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
-    assert r.processed == 1 and results.puts.count(layout.versions_index) == 1
 
 
 def _history(tmp_path, campaign) -> list[dict]:
@@ -180,13 +275,14 @@ def test_versions_in_memory_are_compact(tmp_path, campaign):
 
     uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")  # three docx forms and a PDF
     pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
-    index = orjson.loads((tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_index).read_bytes())
+    lines = (tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_base).read_bytes().splitlines()[1:]
+    index = {d["vid"]: d for d in map(orjson.loads, lines)}  # the documents as the index holds them
     assert len(index) == 4
     # 400 versions: the four documents under other version ids (each parsed into objects of its own)
     many = orjson.dumps({f"{vid}-{i}": {**doc, "vid": f"{vid}-{i}"} for i in range(100) for vid, doc in index.items()})
-    # the versions index keeps the detail packed: far smaller than the documents as stored one by one
-    one_by_one = sum(len(p.read_bytes()) for p in (tmp_path / "out" / "state" / campaign.id / "versions").iterdir())
-    assert len(orjson.dumps(index)) < 0.75 * one_by_one
+    # the versions index keeps the detail packed: far smaller than the documents as full JSON
+    full_json = sum(len(pipeline.VersionDoc.model_validate(d).model_dump_json()) for d in index.values())
+    assert len(orjson.dumps(index)) < 0.75 * full_json
 
     gc.collect()
     tracemalloc.start()
@@ -201,9 +297,8 @@ def test_versions_in_memory_are_compact(tmp_path, campaign):
     # still read like the records they are
     doc = next(iter(docs.values()))
     assert doc.record.evidence.get("project_name") is not None and doc.record.field_states["project_name"] == "ok"
-    assert doc == pipeline.VersionDoc.model_validate_json(
-        (tmp_path / "out" / pipeline.ResultKeys(campaign.id).version_record(doc.vid.split("-")[0])).read_bytes()
-    ).model_copy(update={"vid": doc.vid})
+    stored = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known
+    assert doc == stored[doc.vid.split("-")[0]].model_copy(update={"vid": doc.vid})
 
 
 def test_records_as_the_workers_send_them_are_held_compact(tmp_path, campaign):
@@ -220,7 +315,7 @@ def test_records_as_the_workers_send_them_are_held_compact(tmp_path, campaign):
 
     uploads, results = _uploads(tmp_path), LocalStore(tmp_path / "out")
     pipeline.run_campaign(uploads, results, campaign, uploads_prefix="")
-    docs = pipeline.read_versions_index((tmp_path / "out" / pipeline.ResultKeys(campaign.id).versions_index).read_bytes())
+    docs = pipeline.plan_run(uploads, results, campaign, uploads_prefix="", full=False).known
     sent = [pickle.dumps(d.record) for _ in range(100) for d in docs.values()]  # 400 answers of workers
     gc.collect()
     tracemalloc.start()

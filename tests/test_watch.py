@@ -262,3 +262,22 @@ def test_an_upload_starts_one_run_by_itself(prefect_api, s3_env, tmp_path):
                     p.wait()
         with get_client(sync_client=True) as client:
             client.delete_deployment(deployment.id)
+
+
+def test_a_first_start_takes_what_the_pipeline_stored_as_processed(s3_buckets, campaign):
+    """On its first start the watcher announces only versions the pipeline has no document of; the
+    documents are stored many to an object (formintake.versions), so it reads the state, not names."""
+    from formintake import pipeline
+    from formintake.watch import Watcher
+
+    uploads, results = s3_buckets
+    _upload(uploads, 3, 71)
+    pipeline.run_campaign(uploads, results, campaign, uploads_prefix=f"{CAMPAIGN}/")
+    assert not any(k.endswith(".json") for k in results.list_keys(f"state/{CAMPAIGN}/versions/"))
+    _upload(uploads, 1, 75)  # not processed yet
+    sent = []
+    w = Watcher(uploads, results, CAMPAIGN, emit=sent.extend)
+    assert "3 versions already processed" in w.load_state()
+    assert w.catch_up() == 1 and len(sent) == 1
+    assert sent[0].resource["formintake.key"].endswith(build_sample(base_values("platform", 75, province="浙江省"),
+                                                                     fmt="docx").name)
