@@ -2,8 +2,8 @@
 
     python -m bench.compare_outputs OUT_BEFORE OUT_AFTER
 
-Compares every record, version document, findings snapshot, runs.json entry and report (json, csv,
-html, xlsx cell by cell) after normalising what legitimately differs between two runs: run ids,
+Compares every record, version document (by version id, whichever layout stored it), findings snapshot,
+runs.json entry and report (json, csv, html, xlsx cell by cell) after normalising what legitimately differs between two runs: run ids,
 timestamps, durations and the pipeline version. Prints the differences; exit status 1 if any.
 """
 
@@ -75,9 +75,36 @@ def _files(root: Path) -> dict[str, Path]:
     return out
 
 
+STATE_FILES = re.compile(r"^state/[^/]+/(versions/|versions-index\.json$)")
+
+
+def _version_docs(root: Path) -> dict[str, dict[str, Any]]:
+    """Every campaign's version documents by vid, whichever layout stored them (formintake.versions:
+    segments named by run and time, the index, or one file a version): compared as documents, not files."""
+    from formintake.keys import ResultKeys  # deferred: only this comparison needs the package
+    from formintake.storage.local import LocalStore
+    from formintake.versions import read_state
+
+    out = {}
+    for folder in sorted((root / "state").glob("*/")):
+        docs = read_state(LocalStore(root), ResultKeys(folder.name)).docs
+        if docs:
+            out[f"state/{folder.name}/versions (documents by vid)"] = {
+                vid: _norm(d.model_dump(mode="json")) for vid, d in sorted(docs.items())}
+    return out
+
+
 def compare(a: Path, b: Path) -> list[str]:
     fa, fb = _files(a), _files(b)
-    problems = [f"only in {a}: {k}" for k in sorted(set(fa) - set(fb))]
+    fa, fb = ({k: p for k, p in f.items() if not STATE_FILES.match(k)} for f in (fa, fb))
+    da, db = _version_docs(a), _version_docs(b)
+    problems = [f"only in {a}: {k}" for k in sorted(set(da) - set(db))]
+    problems += [f"only in {b}: {k}" for k in sorted(set(db) - set(da))]
+    for k in sorted(set(da) & set(db)):
+        if da[k] != db[k]:
+            vids = sorted(set(da[k]) ^ set(db[k])) or [v for v in da[k] if da[k][v] != db[k][v]]
+            problems.append(f"differs: {k}: {len(vids)} versions, e.g. {vids[:3]}")
+    problems += [f"only in {a}: {k}" for k in sorted(set(fa) - set(fb))]
     problems += [f"only in {b}: {k}" for k in sorted(set(fb) - set(fa))]
     for k in sorted(set(fa) & set(fb)):
         x, y = _load(fa[k]), _load(fb[k])

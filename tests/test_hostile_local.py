@@ -17,7 +17,9 @@ import pytest
 from formintake import cli, pipeline
 from formintake.config import load_campaign
 from formintake.samples import base_values, build_sample
+from formintake.keys import ResultKeys
 from formintake.storage.local import LocalStore
+from formintake.versions import read_state
 
 CAMPAIGN = load_campaign("2023")
 
@@ -32,7 +34,9 @@ def _records(out: Path) -> list[dict]:
 
 
 def _version_docs(out: Path) -> list[dict]:
-    return [json.loads(p.read_text("utf-8")) for p in sorted((out / "state" / "2023" / "versions").glob("*.json"))]
+    """Every stored version document as JSON, by version id (formintake.versions: many to an object)."""
+    docs = read_state(LocalStore(out), ResultKeys("2023")).docs
+    return [docs[vid].model_dump(mode="json") for vid in sorted(docs)]
 
 
 def _all_output_text(out: Path) -> str:

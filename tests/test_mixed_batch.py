@@ -14,7 +14,9 @@ from formintake import pipeline
 from formintake.cli import main
 from formintake.config import load_campaign
 from formintake.samples import defect_samples, demo_batch, write_samples
+from formintake.keys import ResultKeys
 from formintake.storage.local import LocalStore
+from formintake.versions import read_state
 from tests.hostile import write_local_batch
 
 CAMPAIGN = load_campaign("2023")
@@ -53,7 +55,7 @@ def test_check_exits_0_on_the_mixed_batch(tmp_path):
     latest = out / "reports/2023/latest"
     assert {p.name for p in latest.iterdir()} >= {"exceptions.json", "exceptions.csv", "exceptions.xlsx",
                                                   "exceptions.html", "manifest.json"}
-    versions = list((out / "state/2023/versions").glob("*.json"))
+    versions = read_state(LocalStore(out), ResultKeys("2023")).docs
     assert len(versions) == len(expect)
     assert "root:x:0:0" not in "".join(p.read_text("utf-8", "replace") for p in out.rglob("*.json"))
 
