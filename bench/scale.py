@@ -17,6 +17,7 @@ in headless Chromium (open, filter by a unit, next page), without running the pi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -340,10 +341,49 @@ def local_case(n: int) -> dict:
     return {"n": n, "runs": runs, "html": html}
 
 
-def s3_flow_case(n: int, dask: bool = False) -> dict:
-    """In a fresh interpreter: the n uploads in SeaweedFS, the Prefect flow on a temporary local server."""
-    from prefect.testing.utilities import prefect_test_harness
+_PREFECT_SERVER = """
+import sys
+from prefect.settings import PREFECT_API_URL
+from prefect.testing.utilities import prefect_test_harness
+with prefect_test_harness(server_startup_timeout=120):
+    print("PREFECT_API_URL=" + str(PREFECT_API_URL.value()), flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin (or dies)
+"""
 
+
+@contextlib.contextmanager
+def prefect_server():
+    """Prefect's temporary local server (prefect_test_harness: a throw-away database and API), run from a
+    process of its own as a deployment's server is: the harness imports the server's code (~75 MB) into
+    whatever process runs it, which is not the flow's. Sets PREFECT_API_URL here; the server stops when
+    this context ends."""
+    import subprocess
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-c", _PREFECT_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        for line in proc.stdout:
+            if line.startswith("PREFECT_API_URL="):
+                os.environ["PREFECT_API_URL"] = line.strip().partition("=")[2]
+                break
+        else:
+            raise RuntimeError(f"the Prefect test server did not start (exit code {proc.wait()})")
+        # whatever it prints later (its log) is read away, so it never blocks on a full pipe
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        yield os.environ["PREFECT_API_URL"]
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def s3_flow_case(n: int, dask: bool = False) -> dict:
+    """In a fresh interpreter: the n uploads in SeaweedFS, the Prefect flow on a temporary local server
+    (a process of its own)."""
     from formintake import timing
     from formintake.extractors.isolated import shared_extractor
     from formintake.s3server import LocalS3
@@ -369,7 +409,7 @@ def s3_flow_case(n: int, dask: bool = False) -> dict:
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
             os.environ["FORMINTAKE_DASK_ADDRESS"] = cluster.scheduler_address
         runs, peak = [], 0.0
-        with prefect_test_harness(server_startup_timeout=120):
+        with prefect_server():
             from formintake.flows.ingest import ingest
 
             for label in ("first run", "no change", "1 changed"):
@@ -427,11 +467,9 @@ def _fresh_process_run(uploads) -> dict:
     flow run): its extraction workers start during the run. Against the same S3 and Prefect servers."""
     import subprocess
 
-    from prefect.settings import PREFECT_API_URL
-
     rel, data = _render_one((4, 1))  # upload 4 with a corrected phone: a new version to extract
     uploads.put(f"2023/{rel}", data)
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env = dict(os.environ)  # PREFECT_API_URL: prefect_server's
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _FRESH_RUN], env=env, capture_output=True, text=True, timeout=900,
                           cwd=ROOT)
