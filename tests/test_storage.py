@@ -393,6 +393,30 @@ def test_server_start_failure_reports_log(tmp_path, monkeypatch):
     assert time.monotonic() - t0 < 10
 
 
+@pytest.mark.parametrize("given, expected", [
+    ({}, {"GOMAXPROCS": "1", "GOGC": "400"}),  # weed's Go runtime tuned for loopback beside the pipeline
+    ({"GOMAXPROCS": "2", "GOGC": "100"}, {"GOMAXPROCS": "2", "GOGC": "100"}),  # the environment's own win
+    ({"GOGC": "off"}, {"GOMAXPROCS": "1", "GOGC": "off"}),
+])
+def test_server_starts_weed_with_go_runtime_settings(tmp_path, monkeypatch, given, expected):
+    from formintake.s3server import S3ServerError
+
+    seen = tmp_path / "env"
+    fake = tmp_path / "weed"  # records the environment it was started with, then fails to start
+    fake.write_text(f"#!/bin/sh\nenv > '{seen}'\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("FORMINTAKE_WEED", str(fake))
+    for name in ("GOMAXPROCS", "GOGC"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(S3ServerError):
+        LocalS3(tmp_path / "d").start(timeout=20)
+    env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert {k: env.get(k) for k in expected} == expected
+    assert env.get("FORMINTAKE_WEED") == str(fake)  # the rest of the environment is passed on
+
+
 # -------------------------------------------------------------------------------------- retrying
 
 
