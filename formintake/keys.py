@@ -63,6 +63,11 @@ class ResultKeys:
         return f"state/{self.campaign}/records-index.json"
 
     @property
+    def application_rows(self) -> str:
+        """applications.csv / .xlsx rows as rendered, by record digest (steps.publish: reused while a record stays)."""
+        return f"state/{self.campaign}/applications-rows.bin"
+
+    @property
     def waivers(self) -> str:
         return f"state/{self.campaign}/waivers.json"
 

@@ -3,7 +3,8 @@
     write_exceptions_html / _xlsx / _csv / _json (ReportInput)   reports/<campaign>/<run_id>/exceptions.*
     exceptions_html_into / _xlsx / _csv / _json (ReportInput, f)  the same, streamed into a binary file
     write_applications_csv / _jsonl / _xlsx (records)           records/<campaign>/applications.*
-    applications_tables_into (records, csv_f, xlsx_f)           applications.csv + .xlsx in one pass, streamed
+    applications_tables_into (records, csv_f, xlsx_f[, rows, digests])  applications.csv + .xlsx in one pass,
+                                                                 streamed; rows rendered before reused (AppRows)
     write_applications_tables (records)                         the same as bytes
     summary_markdown (ReportInput)                               Prefect artifact, personal data masked
     mask_pii (text)                                              for logs and artifacts elsewhere
@@ -14,6 +15,8 @@ from .html import exceptions_html_into, write_exceptions_html
 from .markdown import summary_markdown
 from .masking import mask_pii
 from .tabular import (
+    AppRows,
+    app_rows_key,
     applications_tables_into,
     exceptions_csv_into,
     exceptions_json_into,
@@ -29,6 +32,8 @@ from .tabular import (
 )
 
 __all__ = [
+    "AppRows",
+    "app_rows_key",
     "applications_tables_into",
     "exceptions_csv_into",
     "exceptions_html_into",

@@ -10,8 +10,9 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 import xlsxwriter
@@ -123,6 +124,12 @@ class _CsvOut:
 
     def row(self, values: Sequence[Any]) -> None:
         self._w.writerow([csv_safe(v) for v in values])
+        if self._buf.tell() > 1 << 20:
+            self._flush()
+
+    def text(self, line: str) -> None:
+        """A row already written as CSV text (line end included)."""
+        self._buf.write(line)
         if self._buf.tell() > 1 << 20:
             self._flush()
 
@@ -399,13 +406,28 @@ class _Sheet:
                 first = j
             last = j
         self.row += 1
-        if not cells:
-            return
+        if cells:
+            self._emit(row, ref, "".join(cells), first, last)
+
+    def put_row(self, row: "AppRow") -> None:
+        """Write the next row from its rendered cells (:class:`AppRow`)."""
+        at = self.row
+        if row.widths is not None and at < FIT_ROWS:
+            known, it = self.widths, row.widths
+            for k in range(0, len(it), 2):
+                if it[k + 1] > known.get(it[k], 0):
+                    known[it[k]] = it[k + 1]
+        self.row += 1
+        if row.first >= 0:
+            ref = str(at + 1)
+            self._emit(at, ref, row.cells.replace(_ROW_MARK, ref), row.first, row.last)
+
+    def _emit(self, row: int, ref: str, cells: str, first: int, last: int) -> None:
         ws = self.ws
         if row >= ws.xls_rowmax or last >= ws.xls_colmax:
             raise ValueError(f"row {row} / column {last} is beyond Excel's limits")
         ws._opt_reopen()
-        ws.fh.write(f'<row r="{ref}">{"".join(cells)}</row>')
+        ws.fh.write(f'<row r="{ref}">{cells}</row>')
         # what XlsxWriter's _check_dimensions would have recorded for these cells
         if ws.dim_rowmin is None or row < ws.dim_rowmin:
             ws.dim_rowmin = row
@@ -684,18 +706,43 @@ def write_applications_csv(records: list[Record]) -> bytes:
     return _csv_bytes(headers, rows)
 
 
-def applications_tables_into(records: list[Record], csv_out: BinaryIO, xlsx_out: BinaryIO) -> None:
-    """applications.csv and applications.xlsx from one pass over the records' values, a row at a time."""
-    headers, recs, rows = _app_table(records)
+def applications_tables_into(records: list[Record], csv_out: BinaryIO, xlsx_out: BinaryIO,
+                             rows: "AppRows | None" = None, digests: Sequence[str] | None = None) -> None:
+    """applications.csv and applications.xlsx from one pass over the records, a row at a time.
+
+    ``rows`` (with ``digests``, each record's :func:`steps.publish.record_digest`, in ``records``' order):
+    the rows rendered by an earlier run, by digest. A record found there is not rendered again (its CSV
+    line and sheet cells are taken as they are, only the row number put in); every row written, reused
+    or new, is added to ``rows``' next file. The bytes are the same either way (tests/test_app_rows.py)."""
+    camp = campaign_of(records)
+    cols = _app_columns(camp)
+    headers = [h for h, _ in cols]
+    getters = [get for _, get in cols]
+    order = sorted(range(len(records)), key=_app_sort_key(records, camp))
     csv_w = _CsvOut(csv_out, headers)
-
-    def both() -> Iterable[list[Any]]:
-        for values in rows:
-            csv_w.row(values)
-            yield values
-
-    _applications_xlsx_into(records, headers, recs, both(), xlsx_out)
+    book = _Book()
+    sh = book.sheet("申报清单")
+    sh.header(headers)
+    wrap_cols = {i for i, h in enumerate(headers) if h in APP_WRAP_HEADERS}
+    fmts = _app_formats(book, len(headers), wrap_cols)  # made (and numbered) before any row: fixed style ids
+    render = _AppRowRenderer(getters, fmts)
+    for i in order:
+        rec = records[i]
+        digest = digests[i] if digests is not None else None
+        fitted = sh.row < FIT_ROWS  # the column widths come from these rows: their widths are needed
+        row = rows.get(digest, fitted) if rows is not None and digest is not None else None
+        if row is None:
+            row = render(rec, measure=fitted)
+        sh.put_row(row)
+        csv_w.text(row.csv)
+        if rows is not None and digest is not None:
+            rows.add(digest, row)
     csv_w.close()
+    sh.ws.freeze_panes(1, 0)
+    sh.ws.autofilter(0, 0, len(records), len(headers) - 1)
+    sh.fit(wrap_cols)
+    # no moment of writing inside: the data's own time (the newest extraction), so equal inputs, equal bytes
+    book.into(xlsx_out, max((r.processed_at for r in records), default=None))
 
 
 def write_applications_tables(records: list[Record]) -> tuple[bytes, bytes]:
@@ -730,23 +777,170 @@ def _jsonl_bytes(obj: Any) -> bytes:
 
 
 def write_applications_xlsx(records: list[Record]) -> bytes:
-    buf = io.BytesIO()
-    _applications_xlsx_into(records, *_app_table(records), buf)
-    return buf.getvalue()
+    return write_applications_tables(records)[1]
 
 
-def _applications_xlsx_into(records: list[Record], headers: list[str], recs: list[Record],
-                            rows: Iterable[list[Any]], out: BinaryIO) -> None:
-    book = _Book()
-    fills = {"rejected": SEV_FILL["error"], "unreadable": SEV_FILL["error"], "needs_review": SEV_FILL["warning"],
-             "accepted": ACCEPTED_FILL}
-    status_col = 1
+# ------------------------------------------------------------------- applications rows, rendered once
+#
+# A row of applications.csv / .xlsx depends only on its record (and the code and the campaign's time
+# zone): rendered once, kept by the record's digest (steps.publish keeps them in the results store) and
+# reused while the record stays the same. For that a row's sheet XML must not depend on the other rows:
+# every cell format is made, and given its style id, before the first row (in a fixed order), and the row
+# number is put in when the row is written.
 
-    def style(i: int, _values) -> dict:
-        fill = fills.get(recs[i].status)
-        return {"fills": {status_col: fill}} if fill else {}
+APP_WRAP_HEADERS = {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"}
+_APP_FILLS = {"rejected": SEV_FILL["error"], "unreadable": SEV_FILL["error"], "needs_review": SEV_FILL["warning"],
+              "accepted": ACCEPTED_FILL}
+_STATUS_COL = 1
+_ROW_MARK = "\x01"  # where a row's number goes in its cells' XML: no cell can hold it (written _x0001_)
 
-    _table_sheet(book, "申报清单", headers, rows,
-                 {"项目简介", "主营业务", "推荐单位意见", "注册地址", "通讯地址", "体验中心地址"}, row_style=style)
-    # no moment of writing inside: the data's own time (the newest extraction), so equal inputs, equal bytes
-    book.into(out, max((r.processed_at for r in records), default=None))
+
+def _app_sort_key(records: list[Record], camp: Campaign | None):
+    def key(i: int) -> tuple:
+        r = records[i]
+        return unit_sort_key(unit_of(r), camp), applicant_of(r) or file_name(r), r.application_id
+    return key
+
+
+def _app_formats(book: "_Book", ncols: int, wrap_cols: set[int]) -> dict[str | None, list[Any]]:
+    """Each status fill's formats per column, made in one order and numbered at once (style ids fixed)."""
+    out: dict[str | None, list[Any]] = {}
+    for fill in (None, *dict.fromkeys(_APP_FILLS.values())):
+        out[fill] = [book.fmt(valign="top", **({"text_wrap": True} if j in wrap_cols else {}),
+                              **({"bg_color": fill} if fill and j == _STATUS_COL else {})) for j in range(ncols)]
+        for f in out[fill]:
+            f._get_xf_index()
+    return out
+
+
+class AppRow(NamedTuple):
+    csv: str  # the row's CSV line (line end included), before UTF-8
+    cells: str  # its cells as sheet XML, _ROW_MARK where the row number goes
+    first: int  # first and last column written (-1: none)
+    last: int
+    widths: tuple[int, ...] | None  # (column, display width, …) as the column fitting measures; None: not measured
+
+
+class _AppRowRenderer:
+    def __init__(self, getters: list, fmts: dict[str | None, list[Any]]) -> None:
+        self.getters, self.fmts = getters, fmts
+        self.buf = io.StringIO()
+        self.csv = csv.writer(self.buf, lineterminator="\r\n")
+
+    def __call__(self, rec: Record, measure: bool) -> AppRow:
+        values = [get(rec) for get in self.getters]
+        self.buf.seek(0)
+        self.buf.truncate()
+        self.csv.writerow([csv_safe(v) for v in values])
+        fmts = self.fmts[_APP_FILLS.get(rec.status)]
+        cells: list[str] = []
+        widths: list[int] | None = [] if measure else None
+        first = last = -1
+        for j, v in enumerate(values):
+            x = _xl_value(v)
+            if x is None:
+                continue
+            if widths is not None:
+                w = _text_width(x)
+                if w:
+                    widths += (j, w)
+            if x == "":
+                continue
+            cells.append(_cell_xml(_col_name(j) + _ROW_MARK, x, fmts[j]))
+            if first < 0:
+                first = j
+            last = j
+        return AppRow(self.buf.getvalue(), "".join(cells), first, last, tuple(widths) if widths is not None else None)
+
+
+def _text_width(x: Any) -> int:
+    """What :meth:`_Sheet._fit_width` measures for one cell."""
+    return max(display_width(line) for line in str(x).splitlines() or [""])
+
+
+def app_rows_key(records: list[Record], code: str) -> str:
+    """What a rendered application row depends on besides its record: the code (``code``, its digest) and
+    the campaign's time zone (the upload time column)."""
+    camp = campaign_of(records)
+    tz = (camp.timezone, camp.timezone_zh) if camp else (DEFAULT_TIMEZONE, DEFAULT_TIMEZONE)
+    return f"{code}|{tz[0]}|{tz[1]}"
+
+
+class AppRows:
+    """Rendered application rows by record digest: those of an earlier run (read from ``previous``, a
+    binary file as :meth:`close` wrote it, kept on disk: only each row's place is held) and the ones
+    written now (added to the next such file as they come). ``key``: what else the rows depend on (the
+    code, the campaign's time zone); rows made under another key are not used."""
+
+    FORMAT = 1
+
+    def __init__(self, key: str, previous: BinaryIO | None = None) -> None:
+        self.key = key
+        self._at: dict[str, tuple[int, int]] = {}
+        self._prev = tempfile.TemporaryFile()
+        self.out = tempfile.TemporaryFile()  # the next file: zlib-compressed JSON lines
+        self._z = zlib.compressobj(1)
+        self._added: set[str] = set()
+        self.reused = 0  # rows taken as rendered before
+        self._write([self.FORMAT, key])
+        if previous is not None:
+            self._read(previous)
+
+    def _read(self, previous: BinaryIO) -> None:
+        z = zlib.decompressobj()
+        try:
+            for chunk in iter(lambda: previous.read(1 << 20), b""):
+                self._prev.write(z.decompress(chunk))
+            self._prev.write(z.flush())
+        except zlib.error:
+            return
+        self._prev.seek(0)
+        try:
+            head = orjson.loads(self._prev.readline())
+        except orjson.JSONDecodeError:
+            return
+        if head != [self.FORMAT, self.key]:
+            return
+        pos, at = self._prev.tell(), {}
+        for line in iter(self._prev.readline, b""):
+            if not line.endswith(b"\n") or line[:2] != b'["':
+                return  # cut short or damaged: nothing reused
+            at[line[2:line.index(b'"', 2)].decode()] = (pos, len(line))
+            pos += len(line)
+        self._at = at
+
+    def get(self, digest: str, measured: bool = False) -> AppRow | None:
+        """The row rendered for ``digest`` (``measured``: only one whose widths were measured)."""
+        place = self._at.get(digest)
+        if place is None:
+            return None
+        self._prev.seek(place[0])
+        try:
+            d, *row = orjson.loads(self._prev.read(place[1]))
+            row[4] = tuple(row[4]) if row[4] is not None else None
+            found = AppRow(*row)
+        except (orjson.JSONDecodeError, TypeError, ValueError, IndexError):
+            return None
+        if measured and found.widths is None:
+            return None
+        self.reused += 1
+        return found
+
+    def add(self, digest: str, row: AppRow) -> None:
+        if digest not in self._added:
+            self._added.add(digest)
+            self._write([digest, *row])
+
+    def _write(self, item: list) -> None:
+        try:
+            line = orjson.dumps(item)
+        except (TypeError, orjson.JSONEncodeError):  # text orjson refuses (a lone surrogate): not kept
+            return
+        self.out.write(self._z.compress(line + b"\n"))
+
+    def close(self) -> BinaryIO:
+        """Finish the next file; returned positioned at its start (the caller stores and closes it)."""
+        self.out.write(self._z.flush())
+        self._prev.close()
+        self.out.seek(0)
+        return self.out

@@ -141,7 +141,8 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
     record file and the three tables).
 
     Incremental: ``state/<campaign>/records-index.json`` keeps each record's :func:`record_digest` and
-    the digests of applications.jsonl's lines in order. A record whose digest is unchanged is not
+    the digests of applications.jsonl's lines in order (and the sha256 of ``state/<campaign>/
+    applications-rows.bin``, the tables' rows as rendered: a row is rendered only for a changed record). A record whose digest is unchanged is not
     serialised again: its file stands and its jsonl line is taken from the last applications.jsonl
     (checked against the sha256 the index holds for it). When no record changed at all, the three
     tables stand as they are."""
@@ -159,7 +160,7 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
     unchanged_tables = (digests == prev_lines and not any(changed)
                         and all(k in prev_files and k in present for k in tables.values()))
     if unchanged_tables:
-        files.update({k: prev_files[k] for k in tables.values()})
+        files.update({k: prev_files[k] for k in (*tables.values(), keys.application_rows) if k in prev_files})
     else:
         # one pass: a changed record is serialised once, for its file and its line. The three tables go
         # to temporary files as they are made and are written to the store from there (at 10,000
@@ -183,8 +184,15 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
 
             results.put_many(record_files())
             reusable.close()
-            # the tables show no per-run marks (changes, resolved findings): made from the records as given
-            reports.applications_tables_into(records, csv_f, xlsx_f)
+            # the tables show no per-run marks (changes, resolved findings): made from the records as given;
+            # the row of a record whose digest is unchanged is taken as rendered last time
+            rows = _previous_rows(results, keys.application_rows, prev_files, reports.app_rows_key(records, code_digest()))
+            reports.applications_tables_into(records, csv_f, xlsx_f, rows, digests)
+            with rows.close() as rows_f:
+                files[keys.application_rows] = _file_sha256(rows_f)
+                if prev_files.get(keys.application_rows) != files[keys.application_rows]:
+                    rows_f.seek(0)
+                    results.put(keys.application_rows, rows_f, "application/octet-stream")
             for name, fh, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
                                     ("applications.csv", csv_f, CSV), ("applications.xlsx", xlsx_f, XLSX)):
                 key = tables[name]
@@ -195,6 +203,21 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
     index = {"format": INDEX_FORMAT, "files": files, "jsonl": digests}
     if index != prev:
         results.put(keys.records_index, dumps(index), JSON)
+
+
+def _previous_rows(results: ObjectStore, key: str, prev_files: dict[str, str], rows_key: str) -> reports.AppRows:
+    """The application rows rendered by the last run (:class:`reports.AppRows`), when the stored file is
+    the one the index describes (else every row is rendered anew)."""
+    with tempfile.TemporaryFile() as fh:
+        if key in prev_files:
+            try:
+                results.get_into(key, fh)
+            except KeyError:
+                return reports.AppRows(rows_key)
+            if _file_sha256(fh) == prev_files[key]:
+                fh.seek(0)
+                return reports.AppRows(rows_key, fh)
+        return reports.AppRows(rows_key)
 
 
 class _PreviousLines:
