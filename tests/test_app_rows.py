@@ -38,11 +38,10 @@ def _records(n: int = 0, last: int = 0):
 
 def _build(records, rows_file=None, key="k1"):
     """(csv, xlsx, the next rows file's bytes, rows reused) from ``rows_file`` (bytes of an earlier one)."""
-    rows = reports.AppRows(key, io.BytesIO(rows_file) if rows_file is not None else None)
     csv_f, xlsx_f = io.BytesIO(), io.BytesIO()
-    reports.applications_tables_into(records, csv_f, xlsx_f, rows, [record_digest(r) for r in records])
-    with rows.close() as fh:
-        nxt = fh.read()
+    with reports.AppRows(key, io.BytesIO(rows_file) if rows_file is not None else None) as rows:
+        reports.applications_tables_into(records, csv_f, xlsx_f, rows, [record_digest(r) for r in records])
+        nxt = rows.finished().read()
     return csv_f.getvalue(), xlsx_f.getvalue(), nxt, rows.reused
 
 

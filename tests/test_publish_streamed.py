@@ -165,3 +165,34 @@ def test_publish_order_and_manifest(s3_buckets, tmp_path):
             assert store.get(report_keys[name]) == data
             assert store.get(KEYS.latest(name)) == data
             assert doc["files"][name] == hashlib.sha256(data).hexdigest()
+
+
+class _DiskFullOn(CountingStore):
+    """A local folder whose disk is full for writes of one key (the other writes are real)."""
+
+    def __init__(self, root, failing: str):
+        super().__init__(root)
+        self.failing = failing
+
+    def put(self, key, data, content_type="application/octet-stream"):
+        if key == self.failing:
+            raise OSError(28, "No space left on device")
+        super().put(key, data, content_type)
+
+
+def test_a_write_made_behind_that_fails_stops_publish_before_what_comes_after(tmp_path):
+    """Tables and reports are stored by writer threads while the next is made: a failed write is still
+    raised, and what must follow it (the records index, latest/, its manifest, runs.json) is not written."""
+    inp = make_input()
+    comparison = Comparison(baseline_run_id=None, inputs_digest="d", new=0, resolved=0, history={"runs": []})
+    for failing, not_written in ((KEYS.records_file("applications.jsonl"), KEYS.records_index),
+                                 (KEYS.report(inp.run_id, "exceptions.csv"), KEYS.latest("exceptions.json")),
+                                 (KEYS.latest("exceptions.html"), KEYS.latest("manifest.json"))):
+        store = _DiskFullOn(tmp_path / failing.replace("/", "_"), failing)
+        with pytest.raises(OSError, match="No space"):
+            publish(store, KEYS, inp, comparison, {"run_id": inp.run_id})
+        assert not_written not in store.written and KEYS.runs not in store.written
+    # and with room again, the next publish writes everything
+    store = CountingStore(tmp_path / "ok")
+    publish(store, KEYS, inp, comparison, {"run_id": inp.run_id})
+    assert KEYS.records_index in store.written and store.written[-1] == KEYS.runs

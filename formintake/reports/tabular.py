@@ -713,7 +713,7 @@ def applications_tables_into(records: list[Record], csv_out: BinaryIO, xlsx_out:
     ``rows`` (with ``digests``, each record's :func:`steps.publish.record_digest`, in ``records``' order):
     the rows rendered by an earlier run, by digest. A record found there is not rendered again (its CSV
     line and sheet cells are taken as they are, only the row number put in); every row written, reused
-    or new, is added to ``rows``' next file. The bytes are the same either way (tests/test_app_rows.py)."""
+    or new, is added to ``rows``' next file (:meth:`AppRows.finished`). The bytes are the same either way (tests/test_app_rows.py)."""
     camp = campaign_of(records)
     cols = _app_columns(camp)
     headers = [h for h, _ in cols]
@@ -868,7 +868,7 @@ def app_rows_key(records: list[Record], code: str) -> str:
 
 class AppRows:
     """Rendered application rows by record digest: those of an earlier run (read from ``previous``, a
-    binary file as :meth:`close` wrote it, kept on disk: only each row's place is held) and the ones
+    binary file as :meth:`finished` gave it, kept on disk: only each row's place is held) and the ones
     written now (added to the next such file as they come). ``key``: what else the rows depend on (the
     code, the campaign's time zone); rows made under another key are not used."""
 
@@ -938,9 +938,16 @@ class AppRows:
             return
         self.out.write(self._z.compress(line + b"\n"))
 
-    def close(self) -> BinaryIO:
-        """Finish the next file; returned positioned at its start (the caller stores and closes it)."""
+    def finished(self) -> BinaryIO:
+        """The next file, finished and positioned at its start (closed when the ``with`` is left)."""
         self.out.write(self._z.flush())
         self._prev.close()
         self.out.seek(0)
         return self.out
+
+    def __enter__(self) -> "AppRows":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._prev.close()
+        self.out.close()

@@ -10,6 +10,8 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any, BinaryIO
 
@@ -97,37 +99,76 @@ def _file_sha256(fh: BinaryIO) -> str:
     return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+class _StoredBehind:
+    """PUTs made by two threads while the next object is being made (a store's write is mostly the
+    server's time: at 1,000 applications applications.jsonl is 13 MB). :meth:`wait` before anything that
+    must come after them (an index describing them, ``latest/``, its manifest, runs.json): it raises the
+    first failed write. A file handed to :meth:`put` is read from where it stands: the caller keeps it open
+    and untouched until then. Leaving the ``with`` waits too (after an error, without raising the writes')."""
+
+    def __init__(self, results: ObjectStore, threads: int = 2) -> None:
+        self.results = results
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="formintake-publish")
+        self._pending: list[Future] = []
+
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str) -> None:
+        self._pending.append(self._pool.submit(self.results.put, key, data, content_type))
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, []
+        failed = None
+        for f in pending:
+            exc = f.exception()
+            failed = failed or exc
+        if failed is not None:
+            raise failed
+
+    def __enter__(self) -> "_StoredBehind":
+        return self
+
+    def __exit__(self, exc_type, *_: Any) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+            else:
+                futures.wait(self._pending)
+        finally:
+            self._pool.shutdown()
+
+
 def publish(results: ObjectStore, keys: ResultKeys, inp: reports.ReportInput, comparison: Comparison,
             run_entry: dict[str, Any]) -> dict[str, str]:
     """Write everything; ``run_entry`` is this run's line in runs.json (completed_at is added here).
     Returns the keys of the run's reports by file name.
 
-    Each report is written into a temporary file and stored from there before the next is made (at
-    10,000 applications they are tens of MB each: none is held in memory); the files are kept until
-    ``latest/`` has been switched from them, ``latest/manifest.json`` last."""
+    Each report is written into a temporary file and stored from there (by a writer thread, while the
+    next is made) — at 10,000 applications they are tens of MB each: none is held in memory; the files
+    are kept until ``latest/`` has been switched from them, ``latest/manifest.json`` last."""
     lap = Laps()
     current = inp.records
     write_records(results, keys, current)
-    with tempfile.TemporaryFile() as fh:
-        snapshot_into(current, fh)
-        fh.seek(0)
-        results.put(keys.findings_snapshot(inp.run_id), fh, JSON)
-    lap("records")
-
     report_keys, digests = {}, {}
     with ExitStack() as kept:
-        files: dict[str, tuple[BinaryIO, str]] = {}
-        for name, write_into, ctype in REPORT_WRITERS:
+        with _StoredBehind(results) as behind:  # left (every write waited for) before the files close
             fh = kept.enter_context(tempfile.TemporaryFile())
-            write_into(inp, fh)
-            digests[name] = _file_sha256(fh)
+            snapshot_into(current, fh)
             fh.seek(0)
-            report_keys[name] = keys.report(inp.run_id, name)
-            results.put(report_keys[name], fh, ctype)
-            files[name] = (fh, ctype)
-        for name, (fh, ctype) in files.items():
-            fh.seek(0)
-            results.put(keys.latest(name), fh, ctype)
+            behind.put(keys.findings_snapshot(inp.run_id), fh, JSON)
+            lap("records")
+
+            files: dict[str, tuple[BinaryIO, str]] = {}
+            for name, write_into, ctype in REPORT_WRITERS:
+                fh = kept.enter_context(tempfile.TemporaryFile())
+                write_into(inp, fh)
+                digests[name] = _file_sha256(fh)
+                fh.seek(0)
+                report_keys[name] = keys.report(inp.run_id, name)
+                behind.put(report_keys[name], fh, ctype)
+                files[name] = (fh, ctype)
+            behind.wait()  # the run's own reports (and the snapshot) stored: now latest/ from the same files
+            for name, (fh, ctype) in files.items():
+                fh.seek(0)
+                behind.put(keys.latest(name), fh, ctype)
     results.put(keys.latest("manifest.json"), dumps({"run_id": inp.run_id, "files": digests}), JSON)
 
     append_run(results, keys, comparison.history, run_entry)
@@ -142,8 +183,8 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
 
     Incremental: ``state/<campaign>/records-index.json`` keeps each record's :func:`record_digest` and
     the digests of applications.jsonl's lines in order (and the sha256 of ``state/<campaign>/
-    applications-rows.bin``, the tables' rows as rendered: a row is rendered only for a changed record). A record whose digest is unchanged is not
-    serialised again: its file stands and its jsonl line is taken from the last applications.jsonl
+    applications-rows.bin``, the tables' rows as rendered: a row is rendered only for a changed record).
+    A record whose digest is unchanged is not serialised again: its file stands and its jsonl line is taken from the last applications.jsonl
     (checked against the sha256 the index holds for it). When no record changed at all, the three
     tables stand as they are."""
     prev = load_json(results, keys.records_index, {})
@@ -167,7 +208,12 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
         # records applications.jsonl is ~130 MB: never held in memory)
         reusable = _PreviousLines(results, tables["applications.jsonl"], prev_files, prev_lines,
                                   {d for d, new in zip(digests, changed) if not new})
-        with tempfile.TemporaryFile() as jsonl, tempfile.TemporaryFile() as csv_f, tempfile.TemporaryFile() as xlsx_f:
+        # the tables show no per-run marks (changes, resolved findings): made from the records as given;
+        # the row of a record whose digest is unchanged is taken as rendered last time
+        rows = _previous_rows(results, keys.application_rows, prev_files, reports.app_rows_key(records, code_digest()))
+        with (rows, tempfile.TemporaryFile() as jsonl, tempfile.TemporaryFile() as csv_f,
+              tempfile.TemporaryFile() as xlsx_f,
+              _StoredBehind(results) as behind):  # the tables stored while the next is made; all before the index
             sha = hashlib.sha256()
 
             def record_files():  # each changed record's file, stored by put_many (S3: several at once)
@@ -184,22 +230,23 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
 
             results.put_many(record_files())
             reusable.close()
-            # the tables show no per-run marks (changes, resolved findings): made from the records as given;
-            # the row of a record whose digest is unchanged is taken as rendered last time
-            rows = _previous_rows(results, keys.application_rows, prev_files, reports.app_rows_key(records, code_digest()))
+            jsonl_key = tables["applications.jsonl"]
+            files[jsonl_key] = sha.hexdigest()
+            if prev_files.get(jsonl_key) != files[jsonl_key] or jsonl_key not in present:
+                jsonl.seek(0)
+                behind.put(jsonl_key, jsonl, "application/x-ndjson")
             reports.applications_tables_into(records, csv_f, xlsx_f, rows, digests)
-            with rows.close() as rows_f:
-                files[keys.application_rows] = _file_sha256(rows_f)
-                if prev_files.get(keys.application_rows) != files[keys.application_rows]:
-                    rows_f.seek(0)
-                    results.put(keys.application_rows, rows_f, "application/octet-stream")
-            for name, fh, ctype in (("applications.jsonl", jsonl, "application/x-ndjson"),
-                                    ("applications.csv", csv_f, CSV), ("applications.xlsx", xlsx_f, XLSX)):
+            rows_f = rows.finished()
+            files[keys.application_rows] = _file_sha256(rows_f)
+            if prev_files.get(keys.application_rows) != files[keys.application_rows]:
+                rows_f.seek(0)
+                behind.put(keys.application_rows, rows_f, "application/octet-stream")
+            for name, fh, ctype in (("applications.csv", csv_f, CSV), ("applications.xlsx", xlsx_f, XLSX)):
                 key = tables[name]
-                files[key] = sha.hexdigest() if fh is jsonl else _file_sha256(fh)
+                files[key] = _file_sha256(fh)
                 if prev_files.get(key) != files[key] or key not in present:
                     fh.seek(0)
-                    results.put(key, fh, ctype)
+                    behind.put(key, fh, ctype)
     index = {"format": INDEX_FORMAT, "files": files, "jsonl": digests}
     if index != prev:
         results.put(keys.records_index, dumps(index), JSON)
