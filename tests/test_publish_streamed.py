@@ -98,6 +98,25 @@ def test_stable_zip_streamed_member_by_member_gives_the_same_bytes():
         assert z.read("xl/worksheets/sheet1.xml").decode() == rows
 
 
+def test_stable_zip_of_an_xlsxwriter_workbook_copies_its_deflated_members_as_deflating_again_would():
+    """stable_zip_into copies a deflated member's compressed bytes (no inflate + deflate): on XlsxWriter's
+    own zip (constant memory: its members written from files) the bytes equal a full re-deflate."""
+    import xlsxwriter
+
+    raw = io.BytesIO()
+    wb = xlsxwriter.Workbook(raw, {"constant_memory": True, "in_memory": False})
+    ws = wb.add_worksheet("申报清单")
+    for i in range(3000):
+        ws.write_row(i, 0, [f"申报单位{i * 7919 % 10007}", i * 1.5, "说明 " * (i % 7)])
+    wb.close()
+    data = raw.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    out = io.BytesIO()
+    tabular.stable_zip_into(io.BytesIO(data), out, "2026-11-27T14:05:01Z")
+    assert out.getvalue() == _stable_zip_whole(data, "2026-11-27T14:05:01Z")
+
+
 def test_findings_snapshot_streamed_equals_the_whole_dump():
     inp = make_input()
     records = [*inp.records, inp.records[0].model_copy(update={"application_id": "app-中文-0"})]

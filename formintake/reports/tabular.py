@@ -8,6 +8,7 @@ import json
 import math
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -334,7 +335,7 @@ class _Book:
     """One workbook being written: its formats (made once, by the properties they set) and sheets."""
 
     def __init__(self) -> None:
-        self.buf = tempfile.TemporaryFile()  # XlsxWriter's own zip: read back by stable_zip, then dropped
+        self.buf = tempfile.TemporaryFile()  # XlsxWriter's own zip: read back by stable_zip_into, then dropped
         self.wb = xlsxwriter.Workbook(self.buf, {"constant_memory": True, "in_memory": False,
                                                  "strings_to_formulas": False, "strings_to_urls": False,
                                                  "strings_to_numbers": False})
@@ -350,12 +351,6 @@ class _Book:
 
     def sheet(self, name: str) -> "_Sheet":
         return _Sheet(self, self.wb.add_worksheet(name))
-
-    def bytes(self) -> bytes:
-        self.wb.close()
-        self.buf.seek(0)
-        with self.buf:
-            return self.buf.read()
 
     def into(self, out: BinaryIO, as_of: str | None = None) -> None:
         """Close the workbook and write it, through :func:`stable_zip_into`, into ``out``."""
@@ -516,18 +511,12 @@ def sheet_name(name: str, taken: set[str]) -> str:
 _CORE_TIME = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
-def stable_zip(data: bytes, as_of: str | None = None) -> bytes:
+def stable_zip_into(src_file: BinaryIO, out: BinaryIO, as_of: str | None = None) -> None:
     """The same workbook as the same bytes: member times fixed (1980-01-01, the zip epoch) and the
     document's created/modified set to ``as_of`` (ISO, e.g. the newest record's processed_at) instead of
-    the moment of writing. A run with nothing new then rewrites nothing different."""
-    out = io.BytesIO()
-    stable_zip_into(io.BytesIO(data), out, as_of)
-    return out.getvalue()
-
-
-def stable_zip_into(src_file: BinaryIO, out: BinaryIO, as_of: str | None = None) -> None:
-    """:func:`stable_zip` from a file into a file, each member copied in chunks (a 10,000-row sheet's
-    XML is tens of MB uncompressed: never whole in memory)."""
+    the moment of writing, so a run with nothing new rewrites nothing different. From a file into a file:
+    a deflated member's compressed bytes are copied as they stand, in chunks (the same as deflating it again: zipfile's default level both times, XlsxWriter's and
+    ours — tested — without inflating and deflating a 10,000-row sheet once more); others are deflated."""
     stamp = "1980-01-01T00:00:00Z"
     if as_of:
         stamp = as_of.replace("+00:00", "Z")[:19].rstrip("Z") + "Z"
@@ -539,9 +528,39 @@ def stable_zip_into(src_file: BinaryIO, out: BinaryIO, as_of: str | None = None)
             if info.filename == "docProps/core.xml":
                 body = _CORE_TIME.sub(lambda m: m.group(1) + stamp + m.group(2), src.read(info).decode("utf-8"))
                 dst.writestr(zi, body.encode("utf-8"))
-                continue
-            with src.open(info) as member, dst.open(zi, "w") as copy:
-                shutil.copyfileobj(member, copy, 1 << 20)
+            elif info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x1 and dst._seekable:
+                _copy_deflated(src, info, dst, zi)
+            else:
+                with src.open(info) as member, dst.open(zi, "w") as copy:
+                    shutil.copyfileobj(member, copy, 1 << 20)
+
+
+def _copy_deflated(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile, zi: zipfile.ZipInfo) -> None:
+    """Member ``info`` of ``src`` into ``dst`` as ``zi`` (same data, our name/time/attributes), its
+    compressed bytes copied; the headers as ``ZipFile.open(zi, "w")`` writes them on a seekable file."""
+    fp = src.fp
+    fp.seek(info.header_offset)
+    head = struct.unpack(zipfile.structFileHeader, fp.read(zipfile.sizeFileHeader))
+    fp.seek(head[zipfile._FH_FILENAME_LENGTH] + head[zipfile._FH_EXTRA_FIELD_LENGTH], io.SEEK_CUR)
+    zi.CRC, zi.compress_size, zi.file_size = info.CRC, info.compress_size, info.file_size
+    if not zi.external_attr:
+        zi.external_attr = 0o600 << 16  # what ZipFile.open gives a member without attributes
+    zip64 = zi.file_size * 1.05 > zipfile.ZIP64_LIMIT
+    dst.fp.seek(dst.start_dir)
+    zi.header_offset = dst.fp.tell()
+    dst._writecheck(zi)
+    dst._didModify = True
+    dst.fp.write(zi.FileHeader(zip64))
+    left = info.compress_size
+    while left:
+        chunk = fp.read(min(left, 1 << 20))
+        if not chunk:
+            raise zipfile.BadZipFile(f"{info.filename}: compressed data cut short")
+        dst.fp.write(chunk)
+        left -= len(chunk)
+    dst.filelist.append(zi)
+    dst.NameToInfo[zi.filename] = zi
+    dst.start_dir = dst.fp.tell()
 
 
 # ---------------------------------------------------------------------------------------- exceptions.xlsx
@@ -731,12 +750,13 @@ def applications_tables_into(records: list[Record], csv_out: BinaryIO, xlsx_out:
         digest = digests[i] if digests is not None else None
         fitted = sh.row < FIT_ROWS  # the column widths come from these rows: their widths are needed
         row = rows.get(digest, fitted) if rows is not None and digest is not None else None
+        reused = row is not None
         if row is None:
             row = render(rec, measure=fitted)
         sh.put_row(row)
         csv_w.text(row.csv)
         if rows is not None and digest is not None:
-            rows.add(digest, row)
+            rows.add(digest, row, reused)
     csv_w.close()
     sh.ws.freeze_panes(1, 0)
     sh.ws.autofilter(0, 0, len(records), len(headers) - 1)
@@ -868,80 +888,86 @@ def app_rows_key(records: list[Record], code: str) -> str:
 
 class AppRows:
     """Rendered application rows by record digest: those of an earlier run (read from ``previous``, a
-    binary file as :meth:`finished` gave it, kept on disk: only each row's place is held) and the ones
-    written now (added to the next such file as they come). ``key``: what else the rows depend on (the
-    code, the campaign's time zone); rows made under another key are not used."""
+    binary file as :meth:`finished` gave it; this object closes it) and the ones written now (added to the
+    next such file as they come). ``key``: what else the rows depend on (the code, the campaign's time
+    zone); rows made under another key are not used.
 
-    FORMAT = 1
+    The file: a head line (magic, format, key), then per row its digest (64 hex), the length of its entry
+    (4 bytes) and the entry (the row as JSON, zlib level 1). Each entry is compressed on its own, so a row
+    taken over is copied as it stands (a re-run compresses only the rows it rendered), and only each
+    row's place in the earlier file is held in memory."""
+
+    MAGIC = b"formintake-app-rows"
+    FORMAT = 2
 
     def __init__(self, key: str, previous: BinaryIO | None = None) -> None:
         self.key = key
-        self._at: dict[str, tuple[int, int]] = {}
-        self._prev = tempfile.TemporaryFile()
-        self.out = tempfile.TemporaryFile()  # the next file: zlib-compressed JSON lines
-        self._z = zlib.compressobj(1)
+        self._at: dict[str, tuple[int, int]] = {}  # digest -> (offset, length) of its entry in previous
+        self._prev = previous
+        self.out = tempfile.TemporaryFile()  # the next file
+        self.out.write(self._head())
         self._added: set[str] = set()
         self.reused = 0  # rows taken as rendered before
-        self._write([self.FORMAT, key])
         if previous is not None:
             self._read(previous)
 
+    def _head(self) -> bytes:
+        return self.MAGIC + b" " + orjson.dumps([self.FORMAT, self.key]) + b"\n"
+
     def _read(self, previous: BinaryIO) -> None:
-        z = zlib.decompressobj()
-        try:
-            for chunk in iter(lambda: previous.read(1 << 20), b""):
-                self._prev.write(z.decompress(chunk))
-            self._prev.write(z.flush())
-        except zlib.error:
+        previous.seek(0)
+        if previous.readline() != self._head():
             return
-        self._prev.seek(0)
-        try:
-            head = orjson.loads(self._prev.readline())
-        except orjson.JSONDecodeError:
+        pos, at = previous.tell(), {}
+        while head := previous.read(68):
+            if len(head) < 68:
+                return  # cut short: nothing reused
+            size = int.from_bytes(head[64:], "big")
+            at[head[:64].decode("ascii", "replace")] = (pos + 68, size)
+            pos = previous.seek(size, io.SEEK_CUR)
+        if pos != previous.tell() or previous.seek(0, io.SEEK_END) != pos:
             return
-        if head != [self.FORMAT, self.key]:
-            return
-        pos, at = self._prev.tell(), {}
-        for line in iter(self._prev.readline, b""):
-            if not line.endswith(b"\n") or line[:2] != b'["':
-                return  # cut short or damaged: nothing reused
-            at[line[2:line.index(b'"', 2)].decode()] = (pos, len(line))
-            pos += len(line)
         self._at = at
+
+    def _entry(self, digest: str) -> bytes | None:
+        place = self._at.get(digest)
+        if place is None or self._prev is None:
+            return None
+        self._prev.seek(place[0])
+        data = self._prev.read(place[1])
+        return data if len(data) == place[1] else None
 
     def get(self, digest: str, measured: bool = False) -> AppRow | None:
         """The row rendered for ``digest`` (``measured``: only one whose widths were measured)."""
-        place = self._at.get(digest)
-        if place is None:
+        data = self._entry(digest)
+        if data is None:
             return None
-        self._prev.seek(place[0])
         try:
-            d, *row = orjson.loads(self._prev.read(place[1]))
+            row = orjson.loads(zlib.decompress(data))
             row[4] = tuple(row[4]) if row[4] is not None else None
             found = AppRow(*row)
-        except (orjson.JSONDecodeError, TypeError, ValueError, IndexError):
+        except (zlib.error, orjson.JSONDecodeError, TypeError, ValueError, IndexError):
             return None
         if measured and found.widths is None:
             return None
         self.reused += 1
         return found
 
-    def add(self, digest: str, row: AppRow) -> None:
-        if digest not in self._added:
-            self._added.add(digest)
-            self._write([digest, *row])
-
-    def _write(self, item: list) -> None:
-        try:
-            line = orjson.dumps(item)
-        except (TypeError, orjson.JSONEncodeError):  # text orjson refuses (a lone surrogate): not kept
+    def add(self, digest: str, row: AppRow, reused: bool = False) -> None:
+        """Add the row to the next file (``reused``: as :meth:`get` gave it: its entry is copied)."""
+        if digest in self._added or len(digest) != 64 or not digest.isascii():
             return
-        self.out.write(self._z.compress(line + b"\n"))
+        entry = self._entry(digest) if reused else None
+        if entry is None:
+            try:
+                entry = zlib.compress(orjson.dumps(list(row)), 1)
+            except (TypeError, orjson.JSONEncodeError):  # text orjson refuses (a lone surrogate): not kept
+                return
+        self._added.add(digest)
+        self.out.write(digest.encode("ascii") + len(entry).to_bytes(4, "big") + entry)
 
     def finished(self) -> BinaryIO:
-        """The next file, finished and positioned at its start (closed when the ``with`` is left)."""
-        self.out.write(self._z.flush())
-        self._prev.close()
+        """The next file, positioned at its start (closed when the ``with`` is left)."""
         self.out.seek(0)
         return self.out
 
@@ -949,5 +975,6 @@ class AppRows:
         return self
 
     def __exit__(self, *_: Any) -> None:
-        self._prev.close()
+        if self._prev is not None:
+            self._prev.close()
         self.out.close()

@@ -255,16 +255,19 @@ def write_records(results: ObjectStore, keys: ResultKeys, records: Sequence[Reco
 def _previous_rows(results: ObjectStore, key: str, prev_files: dict[str, str], rows_key: str) -> reports.AppRows:
     """The application rows rendered by the last run (:class:`reports.AppRows`), when the stored file is
     the one the index describes (else every row is rendered anew)."""
-    with tempfile.TemporaryFile() as fh:
-        if key in prev_files:
-            try:
-                results.get_into(key, fh)
-            except KeyError:
-                return reports.AppRows(rows_key)
+    if key in prev_files:
+        fh = tempfile.TemporaryFile()
+        try:
+            results.get_into(key, fh)
             if _file_sha256(fh) == prev_files[key]:
-                fh.seek(0)
-                return reports.AppRows(rows_key, fh)
-        return reports.AppRows(rows_key)
+                return reports.AppRows(rows_key, fh)  # it closes the file
+        except KeyError:
+            pass
+        except BaseException:
+            fh.close()
+            raise
+        fh.close()
+    return reports.AppRows(rows_key)
 
 
 class _PreviousLines:
