@@ -58,3 +58,31 @@ def test_names_in_a_file_name_are_masked_by_the_record():
     rec = _record()
     assert mask_for_record("江苏省/李伟-1391234567-申报书.docx", rec) == "江苏省/李*-139****67-申报书.docx"
     assert mask_for_record("江苏省/李伟.docx", rec.model_dump(mode="json")) == "江苏省/李*.docx"
+
+
+def test_a_records_packed_raw_text_is_decoded_once_per_lookup_of_its_personal_values():
+    """personal_values reads the record's raw text (models.Packed: every access decodes it) once, not
+    once per personal field and again for its truth value; the values are those of the plain dict."""
+    from formintake.models import Packed
+    from formintake.reports.masking import mask_for_record, personal_values
+
+    rec = _record()
+    assert isinstance(rec.raw, Packed)
+    decodes = []
+
+    class Counting(Packed):  # the same object, its decodes counted
+        __slots__ = ()
+
+        def json(self):
+            decodes.append(1)
+            return Packed.json(self)
+
+    rec.raw.__class__ = Counting
+    try:
+        got = personal_values(rec)
+        assert len(decodes) <= 1, len(decodes)
+        assert got == personal_values({"fields": rec.fields, "raw": dict(MALFORMED)})
+        decodes.clear()
+        assert "1391234567" not in mask_for_record("电话1391234567，李伟", rec) and len(decodes) <= 1
+    finally:
+        rec.raw.__class__ = Packed

@@ -77,11 +77,16 @@ def mask_value(value: Any, field: str = "") -> str:
 
 
 def personal_values(record: Any) -> list[tuple[str, str]]:
-    """(text, field) of a record's personal fields (as read and as written), longest first."""
+    """(text, field) of a record's personal fields (as read and as written), longest first. Its raw text
+    is read once (a record holds it packed, models.Packed: each look-up would decode it again)."""
     out: dict[str, str] = {}
     get = record.get if isinstance(record, dict) else (lambda name, default: getattr(record, name, default))
+    fields = get("fields", None)
+    raw = get("raw", None)
+    fields = fields if isinstance(fields, dict) else dict(fields.items()) if fields is not None else {}
+    raw = raw if isinstance(raw, dict) else dict(raw.items()) if raw is not None else {}
     for key in sorted(PERSONAL_FIELDS):
-        for v in ((get("fields", None) or {}).get(key), (get("raw", None) or {}).get(key)):
+        for v in (fields.get(key), raw.get(key)):
             if v is not None and len(str(v).strip()) >= 2:
                 out.setdefault(str(v).strip(), key)
     return sorted(out.items(), key=lambda kv: len(kv[0]), reverse=True)
