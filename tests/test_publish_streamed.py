@@ -215,3 +215,30 @@ def test_a_write_made_behind_that_fails_stops_publish_before_what_comes_after(tm
     store = CountingStore(tmp_path / "ok")
     publish(store, KEYS, inp, comparison, {"run_id": inp.run_id})
     assert KEYS.records_index in store.written and store.written[-1] == KEYS.runs
+
+
+def _many(copies: int = 60):
+    """make_input with its applications copied (under new ids): more than one block of 256 elements."""
+    inp = make_input()
+    inp.records = [r.model_copy(update={"application_id": f"{r.application_id}-{i}"})
+                   for i in range(copies) for r in inp.records]
+    return inp
+
+
+def test_writers_in_blocks_equal_the_whole_documents_past_one_block():
+    from formintake.reports.common import BLOCK, write_blocks
+
+    for n in (0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 3):
+        out = io.BytesIO()
+        parts = [str(i).encode() for i in range(n)]
+        assert write_blocks(out, parts, b"[", b",") == bool(n)
+        assert out.getvalue() == (b"[" + b",".join(parts) if n else b"")
+    inp = _many()
+    assert len(inp.records) > BLOCK
+    assert reports.write_exceptions_json(inp) == _whole_json(inp)
+    context, _ = html_mod.build_context(inp)
+    assert reports.write_exceptions_html(inp) == html_mod._env().get_template("exceptions.html.j2").render(
+        **context).encode("utf-8")
+    out = io.BytesIO()
+    snapshot_into(inp.records, out)
+    assert out.getvalue() == dumps(findings_snapshot(inp.records))

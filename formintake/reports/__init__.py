@@ -10,7 +10,7 @@
     mask_pii (text)                                              for logs and artifacts elsewhere
 """
 
-from .common import ReportInput, summarize
+from .common import ReportInput, parts_or_whole, summarize
 from .html import exceptions_html_into, write_exceptions_html
 from .markdown import summary_markdown
 from .masking import mask_pii
@@ -40,6 +40,7 @@ __all__ = [
     "exceptions_json_into",
     "exceptions_xlsx_into",
     "ReportInput",
+    "parts_or_whole",
     "jsonl_record",
     "mask_pii",
     "summarize",

@@ -9,10 +9,13 @@ import datetime as dt
 import json
 import math
 import unicodedata
+
+import orjson
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from formintake.config import DEFAULT_TIMEZONE, Campaign, load_campaign
@@ -516,3 +519,37 @@ def field_columns() -> list[tuple[str, str]]:
         seen.add(h)
         out.append((spec.key, h))
     return out
+
+
+# ------------------------------------------------------------------------------- JSON written in parts
+
+BLOCK = 256  # elements of a long JSON array per write
+
+
+def write_blocks(out: BinaryIO, parts: Iterable[bytes], first: bytes, sep: bytes) -> bool:
+    """``parts`` written into ``out`` joined by ``sep`` (``first`` before the first one), ``BLOCK`` parts
+    per write. Returns whether there was any."""
+    block: list[bytes] = []
+    lead = first
+    for part in parts:
+        block.append(part)
+        if len(block) == BLOCK:
+            out.write(lead + sep.join(block))
+            lead, block = sep, []
+    if block:
+        out.write(lead + sep.join(block))
+        lead = sep
+    return lead is not first
+
+
+def parts_or_whole(out: BinaryIO, write_parts: Callable[[], None], whole: Callable[[], bytes]) -> None:
+    """``write_parts()`` (a JSON document written into ``out`` a part at a time by orjson); when orjson
+    refuses some text (a lone surrogate), ``out`` is cut back to where it stood and ``whole()`` (the json
+    module's text of the whole document: the same document) is written instead."""
+    start = out.tell()
+    try:
+        write_parts()
+    except (TypeError, orjson.JSONEncodeError):
+        out.seek(start)
+        out.truncate()
+        out.write(whole())

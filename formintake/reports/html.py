@@ -19,6 +19,8 @@ from formintake.models import DIRECTION_ZH, SEVERITY_ZH, STATUS_ZH
 
 from .common import (
     local_time,
+    parts_or_whole,
+    write_blocks,
     CHANGE_ZH,
     REPORT_TITLE_SUFFIX,
     STATUS_SHORT_ZH,
@@ -263,24 +265,20 @@ def script_json(obj: Any) -> Markup:
 def _script_json_into(data: dict[str, Any], out: BinaryIO) -> None:
     """:func:`script_json` of the report data written into ``out`` a part at a time (an application at a
     time for ``apps``): the same bytes, never the whole JSON text in memory."""
-    start = out.tell()
-    try:
+    def parts() -> None:
         sep = b"{"
         for k, v in data.items():
             out.write(sep + orjson.dumps(k) + b":")
-            if k == "apps":
+            if k == "apps":  # an application's JSON ends with } and the next starts with {: escaped one by one
                 out.write(b"[")
-                for i in range(0, len(v), 256):  # a block of applications per write
-                    out.write((b"," if i else b"") + _script_safe(b",".join(orjson.dumps(a) for a in v[i:i + 256])))
+                write_blocks(out, (_script_safe(orjson.dumps(a)) for a in v), b"", b",")
                 out.write(b"]")
             else:
                 out.write(_script_safe(orjson.dumps(v)))
             sep = b","
         out.write(b"}")
-    except (TypeError, orjson.JSONEncodeError):  # orjson refuses some text: the json module's whole text
-        out.seek(start)
-        out.truncate()
-        out.write(str(script_json(data)).encode("utf-8"))
+
+    parts_or_whole(out, parts, lambda: str(script_json(data)).encode("utf-8"))
 
 
 _DATA_MARK = Markup("\x00report-data\x00")  # where the data goes in the rendered page (no text carries NUL)

@@ -25,6 +25,8 @@ from formintake.models import DIRECTION_ZH, STATUS_ZH, Record
 
 from .common import (
     local_time,
+    parts_or_whole,
+    write_blocks,
     STATUS_SHORT_ZH,
     STATUS_TILES,
     FindingRow,
@@ -239,9 +241,8 @@ def _indented(obj: Any, depth: int) -> bytes:
 def exceptions_json_into(inp: ReportInput, out: BinaryIO) -> None:
     """exceptions.json, its lists written an element at a time: the same bytes as orjson's indented
     dump of the whole document (the json module's, unless orjson refuses some text: a lone surrogate)."""
-    start = out.tell()
-    head, lists = _exceptions_doc(inp)
-    try:
+    def parts() -> None:
+        head, lists = _exceptions_doc(inp)
         out.write(b"{")
         sep = b"\n  "
         for k, v in head.items():
@@ -249,24 +250,16 @@ def exceptions_json_into(inp: ReportInput, out: BinaryIO) -> None:
             sep = b",\n  "
         for k, items in lists.items():
             out.write(sep + orjson.dumps(k) + b": [")
-            first, block = True, []
-            for item in items:
-                block.append(_indented(item, 2))
-                if len(block) == 256:  # one write per block of elements
-                    out.write((b"\n    " if first else b",\n    ") + b",\n    ".join(block))
-                    first, block = False, []
-            if block:
-                out.write((b"\n    " if first else b",\n    ") + b",\n    ".join(block))
-                first = False
-            out.write(b"]" if first else b"\n  ]")
-            sep = b",\n  "
+            any_item = write_blocks(out, (_indented(item, 2) for item in items), b"\n    ", b",\n    ")
+            out.write(b"\n  ]" if any_item else b"]")
         out.write(b"\n}")
-    except (TypeError, orjson.JSONEncodeError):  # e.g. a lone surrogate: the whole document by the json module
-        out.seek(start)
-        out.truncate()
+
+    def whole() -> bytes:
         head, lists = _exceptions_doc(inp)
         doc = {**head, **{k: list(v) for k, v in lists.items()}}
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8", "surrogatepass"))
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8", "surrogatepass")
+
+    parts_or_whole(out, parts, whole)
 
 
 def write_exceptions_json(inp: ReportInput) -> bytes:

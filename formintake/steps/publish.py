@@ -68,9 +68,8 @@ def record_digest(r: Record) -> str:
 def snapshot_into(current: Sequence[Record], out: BinaryIO) -> None:
     """``dumps(findings_snapshot(current))`` written into ``out`` an application at a time (at 10,000
     applications the snapshot is tens of MB: never whole in memory); same bytes."""
-    by_id = {r.application_id: r for r in current}  # as the snapshot's dict takes them (the last one wins)
-    start = out.tell()
-    try:
+    def parts() -> None:
+        by_id = {r.application_id: r for r in current}  # as the snapshot's dict takes them (the last one wins)
         sep = b"{\n  "
         for app_id in sorted(by_id):  # orjson's OPT_SORT_KEYS order: by code point
             findings = [f.model_dump(mode="json") for f in by_id[app_id].findings]
@@ -78,10 +77,8 @@ def snapshot_into(current: Sequence[Record], out: BinaryIO) -> None:
             out.write(sep + orjson.dumps(app_id) + b": " + value.replace(b"\n", b"\n  "))
             sep = b",\n  "
         out.write(b"{}" if sep == b"{\n  " else b"\n}")
-    except (TypeError, orjson.JSONEncodeError):  # orjson refuses some text: dumps' json-module form, whole
-        out.seek(start)
-        out.truncate()
-        out.write(dumps(findings_snapshot(current)))
+
+    reports.parts_or_whole(out, parts, lambda: dumps(findings_snapshot(current)))  # orjson refuses: dumps' json form
 
 
 # each run's reports, in the order they are written, with the writer that streams each into a file
