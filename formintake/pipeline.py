@@ -188,14 +188,14 @@ def plan_run(uploads: ObjectStore, results: ObjectStore, campaign: Campaign, *, 
 
 
 _first_seen_lock = threading.Lock()
-_first_seen: dict[tuple[int, str, str], dict[str, str]] = {}
+_first_seen: dict[tuple[str, str, str], dict[str, str]] = {}
 
 
 def _first_seen_runs(results: ObjectStore, keys: ResultKeys, run_id: str) -> dict[str, str]:
     """vid -> the run that first took it in, for a --full re-run (which keeps it): read from the state once
-    per process and run (the flow's batches share it), without pydantic."""
+    per process and run (the flow's batches share it, each with stores of its own), without pydantic."""
     with _first_seen_lock:
-        key = (id(results), keys.campaign, run_id)
+        key = (repr(results), keys.campaign, run_id)  # where (bucket and prefix, or folder), never a secret
         if key not in _first_seen:
             _first_seen.clear()
             _first_seen[key] = read_state(results, keys, what="first_seen").docs

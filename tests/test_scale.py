@@ -191,6 +191,18 @@ def test_a_full_rerun_keeps_when_each_version_was_first_taken_in(tmp_path, campa
     assert {d.first_seen_run for d in docs.values()} == {first.run_id}
     assert {d.processed_run for d in docs.values()} == {full.run_id}
 
+    # the flow's batches (each with stores of its own) read the first-seen runs from the state once per run
+    layout = pipeline.ResultKeys(campaign.id)
+    versions = uploads.list_versions("")
+    reads = []
+    for half in (versions[:2], versions[2:]):
+        store = CountingStore(tmp_path / "out")
+        done = list(pipeline.process_versions(uploads, store, half, campaign, uploads_prefix="", run_id="r-full",
+                                              full=True, known={}))
+        assert {d.first_seen_run for d in done} == {first.run_id}
+        reads.append(sum(k.startswith(layout.versions_prefix) for k in store.gets))
+    assert reads[0] >= 1 and reads[1] == 0
+
 
 def test_the_baseline_snapshot_is_read_an_application_at_a_time(tmp_path, campaign):
     """A re-run compares with the baseline's findings snapshot without parsing it whole (tens of MB at
