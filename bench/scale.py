@@ -434,10 +434,12 @@ def s3_flow_case(n: int, dask: bool = False) -> dict:
                 row = _run_row(label, seconds, R, steps, peak, flow_seconds=flow_s, **use)
                 # "extract" is the flow's wall time over all batches (local pool or Dask), not their sum
                 row["prefect_share"] = round(max(0.0, flow_s - ours) / flow_s, 3) if flow_s else None
+                row["state_objects"] = len(results.list_keys("state/2023/versions/"))  # after the run, untimed
                 runs.append(row)
                 print(f"bench: s3+flow{' dask' if dask else ''} {n} {label}: {seconds:.1f} s", file=sys.stderr)
             if not dask:
                 runs.append(_fresh_process_run(uploads))
+                runs[-1]["state_objects"] = len(results.list_keys("state/2023/versions/"))
     finally:
         shared_extractor().close()
         if cluster is not None:
@@ -607,13 +609,14 @@ def print_tables(results: dict, table) -> None:
     use = [[f"{'flow+S3+Dask' if c['dask'] else 'flow+S3'} {c['n']:,}", r["run"], _fmt_s(r.get("flow_cpu_s")),
             _fmt_s(r.get("worker_cpu_s")), _fmt_s(r.get("s3_cpu_s")), _fmt_s(r.get("servers_cpu_s")), _fmt_s(r.get("others_cpu_s")),
             _fmt_s(r.get("pool_busy_s")), _fmt_s(r.get("pool_idle_s")),
-            "" if r.get("pool_idle_share") is None else f"{r['pool_idle_share'] * 100:.0f} %", _load(c)]
+            "" if r.get("pool_idle_share") is None else f"{r['pool_idle_share'] * 100:.0f} %",
+            str(r.get("state_objects", "")), _load(c)]
            for c in results.get("s3", []) for r in c["runs"] if "pool_busy_s" in r]
     if use:
         print()
         print(table(use, ["case", "run", "flow process CPU s", "workers CPU s",
                           "SeaweedFS CPU s", "Prefect server CPU s", "others' CPU s", "pool busy s", "pool idle s",
-                          "idle share", "load"]))
+                          "idle share", "state objects", "load"]))
     html = [[f"{c['n']:,} (run)", "", f"{c['html']['html_mb']} MB", f"{c['html']['open_ms']} ms",
              f"{c['html']['filter_ms']} ms", _ms(c["html"].get("next_page_ms")), _load(c)]
             for c in results.get("local", []) if c.get("html")]
