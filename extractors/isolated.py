@@ -30,6 +30,7 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
+import socket
 import threading
 import time
 import traceback
@@ -49,6 +50,11 @@ from formintake.settings import load_settings
 log = logging.getLogger("formintake")
 
 _GRACE_S = 2.0  # on top of the document limit: worker start and result transfer
+# A busy worker is sent its next job ahead (it waits in the socket's buffer, read the moment the worker
+# sends its result) when the job's bytes are at most this many and the worker holds the run's shared
+# objects already: never so much that writing it could block this process until the worker is done
+# (an AF_UNIX socket buffers ~200 KB by default). docs/decisions.md, "The flow's CPU and memory".
+_AHEAD_BYTES = 64 << 10
 _in_worker = False  # set in a pool worker process: work may come back as a Split
 
 
@@ -149,6 +155,11 @@ def _send_job(conn: Connection, fn: Callable, args: tuple, shared: Callable[[Any
     caller's own buffer and received as one bytes object, never copied into and out of a pickle (for a
     45 MB upload that copy cost 45 MB in this process and 45 MB in the worker, docs/performance.md).
     ``shared``: the run's :class:`_Shared` objects as this worker knows them (a pickle persistent id)."""
+    _write_job(conn, _job_message(fn, args, shared))
+
+
+def _job_message(fn: Callable, args: tuple, shared: Callable[[Any], Any] | None = None) -> list:
+    """What :func:`_send_job` writes: the pickle (behind the count of out-of-band buffers), then each buffer."""
     buffers: list[pickle.PickleBuffer] = []
     head = io.BytesIO()
     pickler = pickle.Pickler(head, 5, buffer_callback=buffers.append)
@@ -157,9 +168,12 @@ def _send_job(conn: Connection, fn: Callable, args: tuple, shared: Callable[[Any
         pickler.persistent_id = shared
     pickler.dump((fn, tuple(pickle.PickleBuffer(a) if isinstance(a, bytes) and len(a) >= _OUT_OF_BAND else a
                             for a in args)))
-    conn.send_bytes(len(buffers).to_bytes(4, "big") + head.getvalue())
-    for b in buffers:
-        conn.send_bytes(b.raw())
+    return [len(buffers).to_bytes(4, "big") + head.getvalue(), *(b.raw() for b in buffers)]
+
+
+def _write_job(conn: Connection, message: list) -> None:
+    for part in message:
+        conn.send_bytes(part)
 
 
 def _recv_job(conn: Connection) -> tuple[Callable, tuple] | None:
@@ -198,6 +212,10 @@ class _Shared:
     def __init__(self, objs: Iterable[Any]) -> None:
         self._by_id: dict[int, list] = {id(o): [next(_shared_tokens), o, None] for o in objs}
 
+    def held_by(self, w: _Worker) -> bool:
+        """Whether ``w`` has every shared object already (a job to it then carries tokens only)."""
+        return all(entry[0] in w.shared for entry in self._by_id.values())
+
     def for_worker(self, w: _Worker) -> Callable[[Any], Any] | None:
         if not self._by_id:
             return None
@@ -230,6 +248,7 @@ class Job:
     args: tuple
     timeout_s: float
     attempts: int = 0
+    ahead: bool | None = None  # False: too large to be sent to a busy worker ahead (IsolatedExtractor._dispatch)
 
 
 @dataclass
@@ -302,9 +321,11 @@ class _Worker:
     proc: Any
     conn: Connection
     job: Job | None = None
+    ahead: Job | None = None  # sent already, next after ``job`` (the worker reads it when job is done)
     started: float = 0.0
     deadline: float = 0.0
     shared: set[int] = field(default_factory=set)  # tokens of the _Shared objects this worker holds
+    can_wait: bool = False  # its socket buffers a job sent ahead (write never blocks while it works)
 
 
 class IsolatedExtractor:
@@ -336,7 +357,7 @@ class IsolatedExtractor:
         proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="formintake-extract")
         proc.start()
         child.close()
-        return _Worker(proc, parent)
+        return _Worker(proc, parent, can_wait=_buffers(parent) >= 3 * _AHEAD_BYTES)
 
     def _stop_worker(self, w: _Worker, kill: bool = False) -> None:
         try:
@@ -374,19 +395,27 @@ class IsolatedExtractor:
             pending: deque[Job] = deque()
             busy: dict[Connection, _Worker] = {}
             exhausted = False
+
+            def take() -> Iterator[tuple[Any, Outcome]]:
+                """Jobs from the source while fewer than ``window`` are queued, running or sent ahead;
+                yields the outcomes of those with nothing to run."""
+                nonlocal exhausted
+                while not exhausted and len(pending) + len(busy) + sum(
+                        w.ahead is not None for w in busy.values()) < window:
+                    try:
+                        job = next(source)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    if job.fn is None:  # nothing to run (the caller has the result already)
+                        yield job.tag, Outcome("ok", job.args[0] if job.args else None)
+                    else:
+                        pending.append(job)
+
             try:
                 while True:
-                    while not exhausted and len(pending) + len(busy) < window:
-                        try:
-                            job = next(source)
-                        except StopIteration:
-                            exhausted = True
-                            break
-                        if job.fn is None:  # nothing to run (the caller has the result already)
-                            yield job.tag, Outcome("ok", job.args[0] if job.args else None)
-                        else:
-                            pending.append(job)
-                    self._dispatch(pending, busy, shared_args)
+                    yield from take()
+                    self._dispatch(pending, busy, shared_args, ahead=not exhausted)
                     if not busy:
                         if exhausted and not pending:
                             return
@@ -404,6 +433,7 @@ class IsolatedExtractor:
                             status, value, worked = conn.recv()
                         except (EOFError, OSError) as exc:  # the worker died on this document
                             self._stop_worker(w, kill=True)
+                            _requeue_ahead(w, pending)
                             job.attempts += 1
                             if job.attempts < 2:
                                 pending.appendleft(job)
@@ -413,11 +443,16 @@ class IsolatedExtractor:
                                 "crashed", detail=f"exit code {exit_code} ({type(exc).__name__})",
                                 seconds=time.monotonic() - w.started, worker=w.proc.pid), pending)
                             continue
-                        self._idle.append(w)
                         self.stats.busy_s += worked
                         seconds = time.monotonic() - w.started
                         out = (Outcome("ok", value, seconds=seconds, worker=w.proc.pid) if status == "ok"
                                else Outcome("error", detail=value, seconds=seconds, worker=w.proc.pid))
+                        if w.ahead is not None:  # it has started the job sent ahead: its clock starts now
+                            self._started(w, w.ahead)
+                            w.ahead = None
+                            busy[conn] = w
+                        else:
+                            self._idle.append(w)
                         done += _settle(job, out, pending)
                     now = time.monotonic()
                     for conn, w in list(busy.items()):
@@ -425,18 +460,26 @@ class IsolatedExtractor:
                             del busy[conn]
                             job, w.job = w.job, None
                             self._stop_worker(w, kill=True)
+                            _requeue_ahead(w, pending)
                             done += _settle(job, Outcome(  # type: ignore[arg-type]
                                 "timeout", detail=f"over {job.timeout_s:g} s",  # type: ignore[union-attr]
                                 seconds=now - w.started, worker=w.proc.pid), pending)
-                    self._dispatch(pending, busy, shared_args)
+                    # so that a worker now on the job it was sent ahead gets its next one before the
+                    # caller has these results (a few of the jobs with nothing to run come along)
+                    done += itertools.islice(take(), window)
+                    self._dispatch(pending, busy, shared_args, ahead=not exhausted)
                     yield from done
             finally:
                 for w in busy.values():  # the caller stopped early: these results are not wanted
                     self._stop_worker(w, kill=True)
                 self.stats.slot_s += (time.monotonic() - run_started) * self.workers
 
-    def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker], shared: _Shared) -> None:
-        """Queued jobs to the idle workers (started as needed), up to one job per worker."""
+    def _dispatch(self, pending: deque[Job], busy: dict[Connection, _Worker], shared: _Shared,
+                  ahead: bool = False) -> None:
+        """Queued jobs to the idle workers (started as needed), one job per worker; with ``ahead`` (more
+        jobs are coming), then a small next job to each busy worker that has none waiting, so it never
+        waits for this process to see its result before it starts the next document (a process busy
+        with its other threads took ~4 ms a document to answer: 15 % of the workers' time)."""
         while pending and len(busy) < self.workers:
             job = pending.popleft()
             w = self._idle.pop() if self._idle else self._start_worker()
@@ -445,15 +488,40 @@ class IsolatedExtractor:
                 w = self._start_worker()
                 self._send(w, job, shared)
             busy[w.conn] = w
+        if not ahead:
+            return
+        for w in busy.values():
+            if not pending:
+                return
+            if not w.can_wait or w.ahead is not None or pending[0].ahead is False or not shared.held_by(w):
+                continue
+            job = pending[0]
+            if sum(len(a) for a in job.args if isinstance(a, (bytes, bytearray, memoryview))) > _AHEAD_BYTES:
+                job.ahead = False  # a large document: sent when a worker is free
+                continue
+            # the worker holds the shared objects: the message carries their tokens only, made once
+            message = _job_message(job.fn, job.args, shared.for_worker(w))
+            if sum(len(part) for part in message) > _AHEAD_BYTES:
+                job.ahead = False
+                continue
+            try:
+                _write_job(w.conn, message)
+            except (BrokenPipeError, OSError):  # the worker died: reading its result will say so
+                return
+            w.ahead = pending.popleft()
 
     def _send(self, w: _Worker, job: Job, shared: _Shared) -> bool:
         try:
             _send_job(w.conn, job.fn, job.args, shared.for_worker(w))
         except (BrokenPipeError, OSError):
             return False
+        self._started(w, job)
+        return True
+
+    @staticmethod
+    def _started(w: _Worker, job: Job) -> None:
         w.job, w.started = job, time.monotonic()
         w.deadline = w.started + job.timeout_s + _GRACE_S
-        return True
 
     def extract(self, data: bytes, filename: str, *, size_limit_bytes: int, timeout_s: float,
                 ocr_page_timeout_s: float | None = None) -> ExtractedForm:
@@ -496,6 +564,22 @@ class IsolatedExtractor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _buffers(conn: Connection) -> int:
+    """Bytes the socket to a worker buffers before a write blocks (SO_SNDBUF; 0 if unknown)."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    except OSError:
+        return 0
+
+
+def _requeue_ahead(w: _Worker, pending: deque[Job]) -> None:
+    """A job sent ahead to a worker that was killed or died never started: back to the queue's front."""
+    if w.ahead is not None:
+        pending.appendleft(w.ahead)
+        w.ahead = None
 
 
 def _settle(job: Job, out: Outcome, pending: deque[Job]) -> Iterator[tuple[Any, Outcome]]:

@@ -18,7 +18,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from formintake import pipeline, timing
+from formintake import heap, pipeline, timing
 from formintake.config import dask_address as config_dask_address
 from formintake.config import load_campaign, s3_settings
 from formintake.extractors.isolated import default_workers
@@ -30,6 +30,10 @@ from formintake.reports.masking import mask_pii
 from formintake.storage.base import ObjectVersion
 from formintake.versions import VersionDoc
 from formintake.storage.s3 import S3Store, make_client, make_presign_client
+
+# the flow's S3 threads share two malloc arenas instead of one each (formintake.heap): before any of them
+# starts, in whichever process runs the flow (the CLI's, or a deployment's flow-run process)
+heap.limit_arenas()
 
 # personal data is masked in every log line of a run, whichever process runs the flow (CLI or worker)
 for _name in ("prefect.flow_runs", "prefect.task_runs", "formintake"):
@@ -260,6 +264,7 @@ def ingest(campaign: str = "2023", full: bool = False, dask_address: str | None 
             for doc in _extract_all(plan, campaign, run_id, full, dask):
                 docs[doc.vid] = doc
             timing.add("extract", time.perf_counter() - t0)  # wall time of every batch (local pool or Dask)
+            heap.trim()  # what the readers and writers freed goes back before link, judge and publish
             result = finish(quote(plan), quote(docs), run_id, total, started, started_at, inputs.fingerprint)
             _publish_artifacts(result, campaign)
     summary = {
