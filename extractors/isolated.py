@@ -346,8 +346,9 @@ class IsolatedExtractor:
             ctx = mp.get_context("forkserver")
             # cn2an (Chinese numerals, ~0.15-0.5 s to import) too: imported once here rather than in each
             # worker at its first such numeral (formintake.extractors imports it only on first use)
+            # formintake.document, not formintake.pipeline: what a worker runs, without the reports and the steps
             ctx.set_forkserver_preload(["formintake.extractors", "formintake.models", "formintake.validators",
-                                        "formintake.pipeline", "cn2an"])
+                                        "formintake.document", "cn2an"])
             self._ctx = ctx
         return self._ctx
 

@@ -118,22 +118,24 @@ def test_pipeline_hanging_upload_among_good_ones(tmp_path, campaign):
         assert rec.fields["uscc"] == s.truth["uscc"]
 
 
-def _worker_state() -> tuple[bool, bool, bool]:
+def _worker_state() -> tuple[bool, bool, bool, bool]:
     import gc
     import sys
 
-    return "cn2an" in sys.modules, gc.get_freeze_count() > 1000, "minio" in sys.modules
+    return ("cn2an" in sys.modules, gc.get_freeze_count() > 1000, "minio" in sys.modules,
+            "formintake.pipeline" in sys.modules)
 
 
 def test_a_worker_starts_with_the_extractors_imported_and_their_objects_frozen():
     """The fork server imported cn2an (once for every worker, not at each worker's first Chinese
-    numeral) but not the S3 SDK; the worker froze what it inherited (the collector skips it)."""
+    numeral) but not the S3 SDK, nor the pipeline's steps and reports (formintake.document is what a
+    worker runs); the worker froze what it inherited (the collector skips it)."""
     from formintake.extractors.isolated import Job
 
     with IsolatedExtractor(workers=1) as ex:
         ((_, out),) = list(ex.run([Job("state", _worker_state, (), 30)]))
     assert out.status == "ok", out.detail
-    assert out.value == (True, True, False)
+    assert out.value == (True, True, False, False)
 
 
 def test_a_document_travels_to_the_worker_out_of_band():
