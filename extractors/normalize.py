@@ -23,9 +23,8 @@ from formintake.text import SEAL_NOTE_BRACKETED, fold_width
 
 
 def _cn2an():
-    """cn2an's converter, imported on first use: only Chinese numerals need it, and importing it costs
-    ~0.15 s at every start of a process (the extraction workers' fork server, the flow)."""
-    import cn2an  # here: only Chinese numerals need it, and it takes ~0.15 s to import
+    """cn2an's converter, imported on first use."""
+    import cn2an  # here: only Chinese numerals need it; the import costs ~0.15 s at each process start
 
     return cn2an.cn2an
 
