@@ -33,8 +33,6 @@ a version's own document.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import itertools
 import queue
 import secrets
 import tempfile
@@ -142,7 +140,6 @@ class VersionState:
     segments: list[str] = field(default_factory=list)  # segments read beside it
     segment_docs: int = 0  # documents in them
     older: bool = False  # read (also) from the older layout: the next finished run writes an index
-    requests: int = 0  # GETs made (besides the one listing)
 
 
 def _parse_doc(line: bytes) -> tuple[str, VersionDoc]:
@@ -197,7 +194,6 @@ def read_state(results, keys: ResultKeys, *, what: str = "docs", listed: Listed 
     header = None
     if listed.index is not None:
         with tempfile.TemporaryFile() as fh:
-            state.requests += 1
             try:
                 results.get_into(listed.index, fh)
             except KeyError:  # gone since the listing
@@ -212,8 +208,7 @@ def read_state(results, keys: ResultKeys, *, what: str = "docs", listed: Listed 
         state.docs = {}
         if listed.legacy or listed.index is not None:
             state.older = True
-            older, n = _read_older(results, keys, listed, what == "vids")
-            state.requests += n
+            older = _read_older(results, keys, listed, what == "vids")
             project = _PROJECT[what]
             state.docs = {vid: project(d) for vid, d in older.items()} if what != "vids" else older
     covered = set(state.covers)
@@ -221,7 +216,6 @@ def read_state(results, keys: ResultKeys, *, what: str = "docs", listed: Listed 
         if key in covered:
             continue
         with tempfile.TemporaryFile() as fh:
-            state.requests += 1
             try:
                 results.get_into(key, fh)
             except KeyError:
@@ -268,14 +262,12 @@ def _read_index_lines(fh: BinaryIO, vids_only: bool = False) -> dict:
         return dict.fromkeys(whole) if vids_only else whole
 
 
-def _read_older(results, keys: ResultKeys, listed: Listed, vids_only: bool) -> tuple[dict, int]:
+def _read_older(results, keys: ResultKeys, listed: Listed, vids_only: bool) -> dict:
     """The older layout: versions-index.json (one GET), then each version's own document it lacks (a run
-    that died before finishing wrote them); the index's document wins. Returns (docs, GETs made)."""
-    requests = 0
+    that died before finishing wrote them); the index's document wins."""
     docs: dict = {}
     if listed.legacy:
         with tempfile.TemporaryFile() as fh:
-            requests += 1
             try:
                 results.get_into(keys.versions_index, fh)
             except KeyError:
@@ -289,12 +281,11 @@ def _read_older(results, keys: ResultKeys, listed: Listed, vids_only: bool) -> t
         if vids_only:
             docs[vid] = None
             continue
-        requests += 1
         try:
             docs[vid] = VersionDoc.model_validate_json(results.get(key))
         except Exception:  # unreadable (or gone): redone, not trusted
             continue
-    return docs, requests
+    return docs
 
 
 def stored_vids(results, keys: ResultKeys) -> set[str]:
@@ -409,20 +400,17 @@ def needs_index(state: VersionState, processed: int) -> bool:
     return beside > 0 and (beside > COMPACT_FRACTION * state.index_docs or len(state.segments) >= MAX_SEGMENTS)
 
 
-def write_index(results, keys: ResultKeys, docs: Iterable[VersionDoc], state: VersionState, run_id: str) -> str:
+def write_index(results, keys: ResultKeys, docs: Iterable[VersionDoc], state: VersionState, run_id: str) -> None:
     """Rewrite the index: every document given (those the run finished with and any other the state held),
     covering the segments the plan read and every segment of this run (stored before its documents were
     handed on, so all of them are listed now). One listing; made in a temporary file (55 MB at 10,000
-    versions, never held). Returns its sha256."""
+    versions, never held)."""
     listed = list_state(results, keys)
     read = set(state.covers) | set(state.segments)
     covers = sorted(k for k in listed.segments if k in read or _run_of(k) == run_id)
     docs = sorted(docs, key=lambda d: d.vid)
-    sha = hashlib.sha256()
     with tempfile.TemporaryFile() as fh:
-        for part in itertools.chain([_header(run_id=run_id, documents=len(docs), covers=covers)], map(doc_line, docs)):
-            fh.write(part)
-            sha.update(part)
+        fh.write(_header(run_id=run_id, documents=len(docs), covers=covers))
+        fh.writelines(map(doc_line, docs))
         fh.seek(0)
         results.put(keys.versions_base, fh, CONTENT_TYPE)
-    return sha.hexdigest()
