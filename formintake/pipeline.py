@@ -332,11 +332,11 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
     # a --full re-run keeps when each version was first taken in (read from the state once: no GET a version)
     first_seen = _first_seen_runs(results, keys, run_id) if full else {}
 
-    def fetch(v: ObjectVersion, vid: str) -> tuple[float, bytes | None, ExtractedForm | None, str | None, VersionDoc | None]:
+    def fetch(v: ObjectVersion) -> tuple[float, bytes | None, ExtractedForm | None, str | None]:
         """In a reader thread: the upload's bytes (or why not) and their sha256."""
         started = time.perf_counter()
         data, unread = _read_upload(uploads, v, campaign, PurePosixPath(v.key).name)
-        return started, data, unread, None if data is None else hashlib.sha256(data).hexdigest(), None
+        return started, data, unread, None if data is None else hashlib.sha256(data).hexdigest()
 
     readers = ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="formintake-read")
 
@@ -348,11 +348,11 @@ def process_versions(uploads: ObjectStore, results: ObjectStore, versions: list[
         try:
             while True:
                 for v in itertools.islice(todo, READ_AHEAD - len(ahead)):
-                    ahead.append((v, readers.submit(fetch, v, version_id_of(v))))
+                    ahead.append((v, readers.submit(fetch, v)))
                 if not ahead:
                     return
                 v, fut = ahead.popleft()
-                started, data, unread, sha, _ = fut.result()  # a transient read failure stops the run
+                started, data, unread, sha = fut.result()  # a transient read failure stops the run
                 vid = version_id_of(v)
                 source = SourceInfo(
                     bucket=bucket, key=v.key, key_bytes_hex=v.key_bytes_hex, version_id=v.version_id, etag=v.etag,
